@@ -1,0 +1,77 @@
+/**
+ * Scans a list of files, in this thread or on N worker threads, and hands results back
+ * in input order (so output does not depend on scheduling).
+ */
+import { Worker } from 'node:worker_threads';
+import type { Policy } from '../policy/types.js';
+import type { PolicyRequest } from './policy-source.js';
+import type { FileResult } from './results.js';
+import { scanOne } from './scan-one.js';
+
+export interface PoolOptions {
+  jobs: number;
+  policy: Policy;
+  request: PolicyRequest;
+  /** Called as each file finishes (any order), for progress. */
+  onDone?: (done: number, total: number, path: string) => void;
+}
+
+/**
+ * Starts the worker module next to this one. Built, that is `scan-worker.js`. Run from
+ * source under tsx (the tests), a worker does not inherit tsx's loader hooks, so a tiny
+ * bootstrap registers them before importing `scan-worker.ts`.
+ */
+function startWorker(request: PolicyRequest): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./scan-worker.js', import.meta.url), { workerData: request });
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const entry = new URL('./scan-worker.ts', import.meta.url).href;
+  const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
+  return new Worker(boot, { eval: true, workerData: request });
+}
+
+function scanHere(files: readonly string[], options: PoolOptions): FileResult[] {
+  return files.map((path, i) => {
+    const result = scanOne(path, options.policy, options.request.cwd);
+    options.onDone?.(i + 1, files.length, path);
+    return result;
+  });
+}
+
+export async function scanAll(files: readonly string[], options: PoolOptions): Promise<FileResult[]> {
+  const jobs = Math.min(options.jobs, files.length);
+  if (jobs <= 1) return scanHere(files, options);
+
+  const results: Array<FileResult | undefined> = new Array(files.length);
+  let next = 0;
+  let done = 0;
+  const workers: Worker[] = [];
+  try {
+    await new Promise<void>((resolveAll, rejectAll) => {
+      const feed = (worker: Worker): void => {
+        if (next >= files.length) return;
+        const id = next++;
+        worker.postMessage({ id, path: files[id] });
+      };
+      for (let i = 0; i < jobs; i++) {
+        const worker = startWorker(options.request);
+        workers.push(worker);
+        worker.on('message', (msg: { id: number; result: FileResult }) => {
+          results[msg.id] = msg.result;
+          done++;
+          options.onDone?.(done, files.length, msg.result.path);
+          if (done === files.length) resolveAll();
+          else feed(worker);
+        });
+        // A worker that dies leaves its files unscanned: that is an error, never "allowed".
+        worker.on('error', rejectAll);
+        worker.on('exit', (code) => {
+          if (done < files.length) rejectAll(new Error(`scan worker exited early (code ${code})`));
+        });
+        feed(worker);
+      }
+    });
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+  return results.map((r, i) => r ?? { path: files[i]!, error: { code: 'ERR_PICKLE_GUARD_INTERNAL', message: 'not scanned' } });
+}

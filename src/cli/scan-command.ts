@@ -1,0 +1,98 @@
+/** `pickle-guard scan PATH...` */
+import { availableParallelism } from 'node:os';
+import { UsageError } from '../errors.js';
+import { parse, positiveInt } from './args.js';
+import { collectTargets } from './collect.js';
+import { paint, type CliIO } from './io.js';
+import { loadPolicy, type PolicyRequest } from './policy-source.js';
+import { scanAll } from './pool.js';
+import { jsonDocument, stringify } from './render/json.js';
+import { sarifDocument } from './render/sarif.js';
+import { renderResultText, renderSummaryText } from './render/text.js';
+import { exitCodeFor, summarize, type FileResult } from './results.js';
+import { fileLooksLikeModel } from './sniff.js';
+import { packageVersion } from './version.js';
+
+type Format = 'text' | 'json' | 'sarif';
+
+const MANY_FILES = 16;
+
+function formatOf(value: string | undefined, json: boolean | undefined): Format {
+  if (json) {
+    if (value !== undefined && value !== 'json') throw new UsageError(`--json contradicts --format ${value}`);
+    return 'json';
+  }
+  if (value === undefined) return 'text';
+  if (value === 'text' || value === 'json' || value === 'sarif') return value;
+  throw new UsageError(`--format must be text, json or sarif, got ${JSON.stringify(value)}`);
+}
+
+/** A progress line on a terminal's stderr, at most ten updates a second, erased at the end. */
+function progress(io: CliIO, total: number): { tick: (done: number, path: string) => void; clear: () => void } {
+  if (!io.errIsTTY || total < 2) return { tick: () => {}, clear: () => {} };
+  let last = 0;
+  let shown = false;
+  return {
+    tick(done, path) {
+      const now = Date.now();
+      if (now - last < 100 && done < total) return;
+      last = now;
+      shown = true;
+      const name = path.length > 60 ? `...${path.slice(-57)}` : path;
+      io.err(`\r\x1b[2Kscanning ${done}/${total} ${name}`);
+    },
+    clear() {
+      if (shown) io.err('\r\x1b[2K');
+    },
+  };
+}
+
+export async function scanCommand(argv: string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    policy: { type: 'string' },
+    format: { type: 'string' },
+    json: { type: 'boolean' },
+    jobs: { type: 'string' },
+    include: { type: 'string', multiple: true },
+    exclude: { type: 'string', multiple: true },
+    'no-color': { type: 'boolean' },
+  });
+  if (positionals.length === 0) throw new UsageError('scan needs at least one PATH (see pickle-guard scan --help)');
+  const format = formatOf(values.format, values.json);
+  const jobsFlag = positiveInt(values.jobs, '--jobs');
+
+  const request: PolicyRequest = { cwd: io.cwd, env: { ...io.env }, ...(values.policy !== undefined ? { explicit: values.policy } : {}) };
+  const policy = loadPolicy(request);
+
+  const collected = collectTargets(positionals, {
+    include: values.include ?? [],
+    exclude: values.exclude ?? [],
+    looksLikeModel: fileLooksLikeModel,
+    isArtifactPath: (p) => policy.isArtifactPath(p),
+    cwd: io.cwd,
+  });
+  const jobs = jobsFlag ?? (collected.files.length >= MANY_FILES ? availableParallelism() : 1);
+  const bar = progress(io, collected.files.length);
+  let scanned: FileResult[];
+  try {
+    scanned = await scanAll(collected.files, { jobs, policy, request, onDone: (done, _total, path) => bar.tick(done, path) });
+  } finally {
+    bar.clear();
+  }
+  const results: FileResult[] = [
+    ...collected.errors.map((e) => ({ path: e.path, error: { code: 'ERR_PICKLE_GUARD_IO', message: e.message } })),
+    ...scanned,
+  ];
+  const summary = summarize(results);
+  const version = packageVersion();
+
+  if (format === 'json') io.out(`${stringify(jsonDocument(results, summary, version))}\n`);
+  else if (format === 'sarif') io.out(`${stringify(sarifDocument(results, version, io.cwd))}\n`);
+  else {
+    const p = paint(io.color && !values['no-color']);
+    for (const r of results) io.out(renderResultText(r, p));
+    if (results.length === 0) io.out('no model files found\n');
+    io.out(renderSummaryText(summary, policy.source, p));
+  }
+  return exitCodeFor(summary);
+}
