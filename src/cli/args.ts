@@ -1,12 +1,10 @@
-/** A thin layer over node:util parseArgs that reports mistakes as UsageError. */
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+/** Small helpers for parsing arguments with node:util parseArgs, reporting mistakes as UsageError. */
 import { UsageError } from '../errors.js';
 
-type Options = NonNullable<ParseArgsConfig['options']>;
-
-export function parse<O extends Options>(args: string[], options: O) {
+/** Runs a parseArgs call; its TypeErrors (unknown option, missing value) become UsageErrors. */
+export function usage<T>(fn: () => T): T {
   try {
-    return parseArgs({ args, options, allowPositionals: true, strict: true });
+    return fn();
   } catch (err) {
     throw new UsageError(err instanceof Error ? err.message : String(err));
   }

@@ -8,7 +8,8 @@ import { decompile, type DecompiledLine } from '../pickle/decompile.js';
 import { disassemble } from '../pickle/disasm.js';
 import type { ScanReport } from '../scan/report.js';
 import { buildReport } from '../scan/verdict.js';
-import { parse } from './args.js';
+import { parseArgs } from 'node:util';
+import { usage } from './args.js';
 import { paint, type CliIO, type Paint } from './io.js';
 import { loadPolicy } from './policy-source.js';
 
@@ -61,12 +62,19 @@ function copyReader(source: ByteSource): (offset: number, length: number) => Uin
 }
 
 export async function explainCommand(argv: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parse(argv, {
-    member: { type: 'string' },
-    disasm: { type: 'boolean' },
-    policy: { type: 'string' },
-    'no-color': { type: 'boolean' },
-  });
+  const { values, positionals } = usage(() =>
+    parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        member: { type: 'string' },
+        disasm: { type: 'boolean' },
+        policy: { type: 'string' },
+        'no-color': { type: 'boolean' },
+      },
+    }),
+  );
   if (positionals.length !== 1) throw new UsageError('explain needs exactly one FILE');
   const path = positionals[0]!;
   const policy = loadPolicy({ cwd: io.cwd, env: { ...io.env }, ...(values.policy !== undefined ? { explicit: values.policy } : {}) });

@@ -1,7 +1,8 @@
 /** `pickle-guard scan PATH...` */
 import { availableParallelism } from 'node:os';
 import { UsageError } from '../errors.js';
-import { parse, positiveInt } from './args.js';
+import { parseArgs } from 'node:util';
+import { positiveInt, usage } from './args.js';
 import { collectTargets } from './collect.js';
 import { paint, type CliIO } from './io.js';
 import { loadPolicy, type PolicyRequest } from './policy-source.js';
@@ -48,15 +49,22 @@ function progress(io: CliIO, total: number): { tick: (done: number, path: string
 }
 
 export async function scanCommand(argv: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parse(argv, {
-    policy: { type: 'string' },
-    format: { type: 'string' },
-    json: { type: 'boolean' },
-    jobs: { type: 'string' },
-    include: { type: 'string', multiple: true },
-    exclude: { type: 'string', multiple: true },
-    'no-color': { type: 'boolean' },
-  });
+  const { values, positionals } = usage(() =>
+    parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        policy: { type: 'string' },
+        format: { type: 'string' },
+        json: { type: 'boolean' },
+        jobs: { type: 'string' },
+        include: { type: 'string', multiple: true },
+        exclude: { type: 'string', multiple: true },
+        'no-color': { type: 'boolean' },
+      },
+    }),
+  );
   if (positionals.length === 0) throw new UsageError('scan needs at least one PATH (see pickle-guard scan --help)');
   const format = formatOf(values.format, values.json);
   const jobsFlag = positiveInt(values.jobs, '--jobs');
