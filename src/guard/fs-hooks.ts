@@ -1,0 +1,230 @@
+/**
+ * The fs wrappers. Which public functions a read goes through (measured, see
+ * /work/shared/notes/node-hooks.md): readFile, readFileSync, promises.readFile, open,
+ * openSync, promises.open, createReadStream (plus its `{ fs }` option) and openAsBlob.
+ * Errors reach the caller in each API's own style: sync throws, callbacks get `cb(err)`,
+ * promises reject, streams emit 'error' (the stream's own open callback gets our error).
+ */
+import fs, { closeSync } from 'node:fs';
+import { UsageError } from '../errors.js';
+import { checkFd, checkPath, checkReturnedBytes, statIdentity, type FdAccess } from './check.js';
+import { pathArg, isReadOpen } from './paths.js';
+import { replaceProperty, type AnyFunction } from './patch.js';
+import { activeConfig, asGuard, type GuardConfig } from './state.js';
+import { isArtifactByName } from './which-files.js';
+
+type Encoding = BufferEncoding | null | 'invalid';
+
+/** The encoding asked for; null for Buffer results; 'invalid' lets the real API raise its own error. */
+function encodingOf(options: unknown): Encoding {
+  const enc =
+    typeof options === 'string'
+      ? options
+      : options && typeof options === 'object'
+        ? (options as { encoding?: unknown }).encoding
+        : undefined;
+  if (enc === undefined || enc === null || enc === 'buffer') return null;
+  return typeof enc === 'string' && Buffer.isEncoding(enc) ? enc : 'invalid';
+}
+
+/** The same options asking for a Buffer: we scan bytes, then decode them exactly as asked. */
+function bytesOptions(options: unknown): object | undefined {
+  return options && typeof options === 'object' ? { ...options, encoding: null } : undefined;
+}
+
+function decode(bytes: Buffer, encoding: Encoding): Buffer | string {
+  return encoding && encoding !== 'invalid' ? bytes.toString(encoding) : bytes;
+}
+
+/** Shared prelude of the readFile* wrappers: is the name an artifact, and the identity before reading. */
+function beforeRead(config: GuardConfig, abs: string) {
+  return asGuard(() => (isArtifactByName(config.policy, abs) ? statIdentity(abs) : undefined));
+}
+
+function wrapReadFileSync(original: AnyFunction): AnyFunction {
+  return function readFileSync(this: unknown, path: unknown, options?: unknown) {
+    const config = activeConfig();
+    const abs = config ? pathArg(path) : undefined;
+    const encoding = encodingOf(options);
+    // eslint-disable-next-line prefer-rest-params
+    if (!config || abs === undefined || encoding === 'invalid') return original.apply(this, arguments as never);
+    const before = beforeRead(config, abs);
+    const bytes = asGuard(() => original.call(this, path, bytesOptions(options))) as Buffer;
+    checkReturnedBytes(config, 'fs.readFileSync', abs, bytes, before);
+    return decode(bytes, encoding);
+  };
+}
+
+function wrapReadFile(original: AnyFunction): AnyFunction {
+  return function readFile(this: unknown, path: unknown, ...rest: unknown[]) {
+    const callback = rest[rest.length - 1];
+    const options = rest.length > 1 ? rest[0] : undefined;
+    const config = activeConfig();
+    const abs = config ? pathArg(path) : undefined;
+    const encoding = encodingOf(options);
+    if (!config || abs === undefined || typeof callback !== 'function' || encoding === 'invalid') {
+      return original.call(this, path, ...rest);
+    }
+    const before = beforeRead(config, abs);
+    return original.call(this, path, bytesOptions(options) ?? {}, (err: unknown, bytes: Buffer) => {
+      if (err) return callback(err);
+      let out: Buffer | string;
+      try {
+        checkReturnedBytes(config, 'fs.readFile', abs, bytes, before);
+        out = decode(bytes, encoding);
+      } catch (error) {
+        return callback(error);
+      }
+      callback(null, out);
+    });
+  };
+}
+
+function wrapPromisesReadFile(original: AnyFunction): AnyFunction {
+  return async function readFile(this: unknown, path: unknown, options?: unknown) {
+    const config = activeConfig();
+    const abs = config ? pathArg(path) : undefined; // a FileHandle was checked when opened
+    const encoding = encodingOf(options);
+    // eslint-disable-next-line prefer-rest-params
+    if (!config || abs === undefined || encoding === 'invalid') return original.apply(this, arguments as never);
+    const before = beforeRead(config, abs);
+    const bytes = (await original.call(this, path, bytesOptions(options))) as Buffer;
+    checkReturnedBytes(config, 'fs.promises.readFile', abs, bytes, before);
+    return decode(bytes, encoding);
+  };
+}
+
+function wrapOpenSync(original: AnyFunction): AnyFunction {
+  return function openSync(this: unknown, path: unknown, flags?: unknown) {
+    const config = activeConfig();
+    const abs = config ? pathArg(path) : undefined;
+    // eslint-disable-next-line prefer-rest-params
+    const fd = original.apply(this, arguments as never) as number;
+    if (!config || abs === undefined || !isReadOpen(flags)) return fd;
+    try {
+      checkFd(config, 'fs.openSync', abs, fd);
+    } catch (error) {
+      asGuard(() => closeSync(fd));
+      throw error;
+    }
+    return fd;
+  };
+}
+
+function guardedOpenCallback(config: GuardConfig, operation: string, abs: string, callback: AnyFunction, access?: FdAccess) {
+  return (err: unknown, fd: number) => {
+    if (err) return callback(err);
+    try {
+      checkFd(config, operation, abs, fd, access);
+    } catch (error) {
+      asGuard(() => closeSync(fd));
+      return callback(error);
+    }
+    callback(null, fd);
+  };
+}
+
+function wrapOpen(original: AnyFunction): AnyFunction {
+  return function open(this: unknown, path: unknown, ...rest: unknown[]) {
+    const callback = rest[rest.length - 1];
+    const flags = typeof rest[0] === 'function' ? undefined : rest[0];
+    const config = activeConfig();
+    const abs = config ? pathArg(path) : undefined;
+    if (!config || abs === undefined || typeof callback !== 'function' || !isReadOpen(flags)) {
+      return original.call(this, path, ...rest);
+    }
+    const args = [...rest.slice(0, -1), guardedOpenCallback(config, 'fs.open', abs, callback as AnyFunction)];
+    return original.call(this, path, ...args);
+  };
+}
+
+function wrapPromisesOpen(original: AnyFunction): AnyFunction {
+  return async function open(this: unknown, path: unknown, flags?: unknown) {
+    const config = activeConfig();
+    const abs = config ? pathArg(path) : undefined;
+    // eslint-disable-next-line prefer-rest-params
+    const handle = (await original.apply(this, arguments as never)) as fs.promises.FileHandle;
+    if (!config || abs === undefined || !isReadOpen(flags)) return handle;
+    try {
+      checkFd(config, 'fs.promises.open', abs, handle.fd);
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+    return handle;
+  };
+}
+
+type CustomFs = { open: AnyFunction; fstatSync?: unknown; readSync?: unknown };
+
+/** An fs given to createReadStream: its descriptors may be virtual, so we read them through it. */
+function customAccess(custom: CustomFs): FdAccess | undefined {
+  if (typeof custom.fstatSync !== 'function' || typeof custom.readSync !== 'function') return undefined;
+  const fstatSync = custom.fstatSync as AnyFunction;
+  const readSync = custom.readSync as AnyFunction;
+  return {
+    fstatSync: (fd, o) => fstatSync.call(custom, fd, o),
+    readSync: (fd, b, off, len, pos) => readSync.call(custom, fd, b, off, len, pos),
+  };
+}
+
+function guardCustomFs(config: GuardConfig, abs: string, custom: CustomFs): object {
+  const access = customAccess(custom);
+  const open = function open(this: unknown, path: unknown, flags: unknown, mode: unknown, callback: AnyFunction) {
+    if (!isReadOpen(flags)) return custom.open.call(this, path, flags, mode, callback);
+    if (!access && asGuard(() => isArtifactByName(config.policy, abs))) {
+      const error = new UsageError(
+        `pickle-guard cannot verify ${abs}: the { fs } given to createReadStream has no fstatSync/readSync to scan through`,
+      );
+      return process.nextTick(callback, error);
+    }
+    return custom.open.call(this, path, flags, mode, guardedOpenCallback(config, 'fs.createReadStream', abs, callback, access));
+  };
+  // Keep the custom fs's other methods (own or inherited) by inheriting from it.
+  return Object.create(custom, { open: { value: open, enumerable: true } });
+}
+
+function wrapCreateReadStream(original: AnyFunction): AnyFunction {
+  return function createReadStream(this: unknown, path: unknown, options?: unknown) {
+    const config = activeConfig();
+    const abs = config ? pathArg(path) : undefined;
+    const opts = options && typeof options === 'object' ? (options as { fs?: CustomFs; fd?: unknown }) : undefined;
+    // Without a custom fs the stream opens through the public fs.open, which is wrapped.
+    if (!config || abs === undefined || !opts?.fs || typeof opts.fs.open !== 'function' || opts.fd != null) {
+      // eslint-disable-next-line prefer-rest-params
+      return original.apply(this, arguments as never);
+    }
+    return original.call(this, path, { ...opts, fs: guardCustomFs(config, abs, opts.fs) });
+  };
+}
+
+function wrapOpenAsBlob(original: AnyFunction): AnyFunction {
+  return function openAsBlob(this: unknown, path: unknown) {
+    const config = activeConfig();
+    const abs = config ? pathArg(path) : undefined;
+    if (config && abs !== undefined) {
+      try {
+        checkPath(config, 'fs.openAsBlob', abs);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    // eslint-disable-next-line prefer-rest-params
+    return original.apply(this, arguments as never);
+  };
+}
+
+/** Wraps the fs read paths; returns the undo steps. */
+export function patchFs(): Array<() => void> {
+  const promises = fs.promises; // a getter without setter: patch the object in place
+  return [
+    replaceProperty(fs, 'readFileSync', wrapReadFileSync),
+    replaceProperty(fs, 'readFile', wrapReadFile),
+    replaceProperty(fs, 'openSync', wrapOpenSync),
+    replaceProperty(fs, 'open', wrapOpen),
+    replaceProperty(fs, 'createReadStream', wrapCreateReadStream),
+    replaceProperty(fs, 'openAsBlob', wrapOpenAsBlob),
+    replaceProperty(promises, 'readFile', wrapPromisesReadFile),
+    replaceProperty(promises, 'open', wrapPromisesOpen),
+  ];
+}

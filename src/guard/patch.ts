@@ -1,0 +1,44 @@
+/**
+ * Reversible, hygienic replacement of functions on builtin module objects.
+ * A wrapper keeps the original's name, length and own properties (notably the
+ * `util.promisify.custom` and `customPromisifyArgs` symbols, so promisify keeps its shape),
+ * and uninstall puts back the exact original property descriptor.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyFunction = (this: any, ...args: any[]) => any;
+
+const SKIP = new Set<PropertyKey>(['name', 'length', 'prototype', 'arguments', 'caller']);
+
+export function hygienic<F extends AnyFunction>(original: F, wrapper: F): F {
+  Object.defineProperty(wrapper, 'name', { value: original.name, configurable: true });
+  Object.defineProperty(wrapper, 'length', { value: original.length, configurable: true });
+  for (const key of Reflect.ownKeys(original)) {
+    if (SKIP.has(key)) continue;
+    const descriptor = Object.getOwnPropertyDescriptor(original, key);
+    if (descriptor) Object.defineProperty(wrapper, key, descriptor);
+  }
+  return wrapper;
+}
+
+/**
+ * Replaces `target[key]` with `makeWrapper(original)` and returns the undo step.
+ * `hygiene: false` is for class replacements that inherit their statics.
+ */
+export function replaceProperty<T extends object>(
+  target: T,
+  key: PropertyKey,
+  makeWrapper: (original: AnyFunction) => AnyFunction,
+  hygiene = true,
+): () => void {
+  const descriptor = Object.getOwnPropertyDescriptor(target, key);
+  if (!descriptor || typeof descriptor.value !== 'function') {
+    return () => {}; // not on this Node version: nothing to wrap
+  }
+  const original = descriptor.value as AnyFunction;
+  const made = makeWrapper(original);
+  const wrapped = hygiene ? hygienic(original, made) : made;
+  Object.defineProperty(target, key, { ...descriptor, value: wrapped });
+  return () => {
+    Object.defineProperty(target, key, descriptor);
+  };
+}

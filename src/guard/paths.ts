@@ -1,0 +1,37 @@
+/**
+ * Turning the many shapes of an fs path argument into one absolute string, and telling
+ * read opens from write opens.
+ */
+import { constants } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Absolute path for a string, Buffer or `file:` URL argument; undefined for descriptors and anything else. */
+export function pathArg(value: unknown): string | undefined {
+  try {
+    if (typeof value === 'string') return resolve(value);
+    if (Buffer.isBuffer(value)) return resolve(value.toString());
+    if (value instanceof URL) return value.protocol === 'file:' ? fileURLToPath(value) : undefined;
+  } catch {
+    // An invalid path: the real API reports it in its own way.
+  }
+  return undefined;
+}
+
+const READ_STRING_FLAGS = new Set(['r', 'rs', 'sr', 'r+', 'rs+', 'sr+', 'a+', 'ax+', 'xa+', 'as+', 'sa+']);
+
+/**
+ * Does opening with these flags give access to bytes already in the file? Write-only and
+ * truncating opens do not, so they are not checked (a model being written is not a model
+ * being loaded).
+ */
+export function isReadOpen(flags: unknown): boolean {
+  if (flags === undefined || flags === null) return true;
+  if (typeof flags === 'string') return READ_STRING_FLAGS.has(flags);
+  if (typeof flags === 'number') {
+    const access = flags & 3;
+    if (access === constants.O_WRONLY) return false;
+    return (flags & constants.O_TRUNC) === 0;
+  }
+  return true; // unknown shape: the real API will reject it; checking costs nothing
+}

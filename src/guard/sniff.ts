@@ -1,0 +1,34 @@
+/**
+ * The guard's content test for files whose name is not an artifact name. It uses the
+ * formats layer's classifier but keeps only the STRONG signatures: binary magics a text
+ * file does not start with. The formats layer's `looksLikeModel` also accepts anything
+ * that could start a protocol-0 pickle (`T`, `M`, `(` ...), which is right for the CLI
+ * but would make the guard scan every README and LICENSE an app reads.
+ * Consequence (docs/guard.md): a protocol 0/1 pickle under a non-artifact name is not caught.
+ */
+import { sniffHead as classify } from '../formats/sniff.js';
+
+/** A zlib stream header: CM 8, and CMF*256+FLG a multiple of 31 (RFC 1950). */
+function isZlibHeader(head: Uint8Array): boolean {
+  const cmf = head[0];
+  const flg = head[1];
+  return cmf !== undefined && flg !== undefined && (cmf & 0x0f) === 8 && (cmf * 256 + flg) % 31 === 0;
+}
+
+export function sniffHead(first16: Uint8Array): boolean {
+  const kind = classify(first16);
+  switch (kind.kind) {
+    case 'zip':
+    case 'npy':
+    case 'tar':
+    case 'torch-legacy':
+    case 'joblib-zf':
+      return true;
+    case 'compressed':
+      return kind.compression !== 'zlib' || isZlibHeader(first16);
+    case 'pickle':
+      return first16[0] === 0x80; // PROTO: protocol 2+ pickles start with it
+    case 'unknown':
+      return false;
+  }
+}
