@@ -1,0 +1,96 @@
+/**
+ * Checksums the containers carry: CRC32 (xz headers, gzip), CRC64/ECMA-182 (xz's default
+ * block check) and xxHash32 (lz4 frames). Table-driven, written from the published algorithms.
+ */
+
+const CRC32_TABLE = (() => {
+  const t = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c >>> 0;
+  }
+  return t;
+})();
+
+export function crc32(bytes: Uint8Array, start = 0, end = bytes.length): number {
+  let c = 0xffffffff;
+  for (let i = start; i < end; i++) c = CRC32_TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+// CRC64 (reflected polynomial 0xC96C5795D7870F42) kept as two 32-bit halves for speed.
+const [CRC64_LO, CRC64_HI] = (() => {
+  const lo = new Uint32Array(256);
+  const hi = new Uint32Array(256);
+  const poly = 0xc96c5795d7870f42n;
+  for (let n = 0; n < 256; n++) {
+    let c = BigInt(n);
+    for (let k = 0; k < 8; k++) c = c & 1n ? poly ^ (c >> 1n) : c >> 1n;
+    lo[n] = Number(c & 0xffffffffn);
+    hi[n] = Number(c >> 32n);
+  }
+  return [lo, hi];
+})();
+
+/** CRC64 as 8 little-endian bytes' worth of (lo, hi) 32-bit halves. */
+export function crc64(bytes: Uint8Array): { lo: number; hi: number } {
+  let lo = 0xffffffff;
+  let hi = 0xffffffff;
+  for (let i = 0; i < bytes.length; i++) {
+    const idx = (lo ^ bytes[i]!) & 0xff;
+    lo = (((lo >>> 8) | (hi << 24)) ^ CRC64_LO[idx]!) >>> 0;
+    hi = ((hi >>> 8) ^ CRC64_HI[idx]!) >>> 0;
+  }
+  return { lo: (lo ^ 0xffffffff) >>> 0, hi: (hi ^ 0xffffffff) >>> 0 };
+}
+
+const P1 = 2654435761;
+const P2 = 2246822519;
+const P3 = 3266489917;
+const P4 = 668265263;
+const P5 = 374761393;
+
+function rotl(x: number, r: number): number {
+  return ((x << r) | (x >>> (32 - r))) >>> 0;
+}
+
+function u32(b: Uint8Array, i: number): number {
+  return (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24)) >>> 0;
+}
+
+/** xxHash32 with seed 0, as lz4 frames use it. */
+export function xxh32(b: Uint8Array, start = 0, end = b.length): number {
+  let i = start;
+  let h: number;
+  const len = end - start;
+  if (len >= 16) {
+    let v1 = (P1 + P2) >>> 0;
+    let v2 = P2;
+    let v3 = 0;
+    let v4 = (0 - P1) >>> 0;
+    const limit = end - 16;
+    while (i <= limit) {
+      v1 = Math.imul(rotl((v1 + Math.imul(u32(b, i), P2)) >>> 0, 13), P1) >>> 0;
+      v2 = Math.imul(rotl((v2 + Math.imul(u32(b, i + 4), P2)) >>> 0, 13), P1) >>> 0;
+      v3 = Math.imul(rotl((v3 + Math.imul(u32(b, i + 8), P2)) >>> 0, 13), P1) >>> 0;
+      v4 = Math.imul(rotl((v4 + Math.imul(u32(b, i + 12), P2)) >>> 0, 13), P1) >>> 0;
+      i += 16;
+    }
+    h = (rotl(v1, 1) + rotl(v2, 7) + rotl(v3, 12) + rotl(v4, 18)) >>> 0;
+  } else {
+    h = P5;
+  }
+  h = (h + len) >>> 0;
+  while (i + 4 <= end) {
+    h = Math.imul(rotl((h + Math.imul(u32(b, i), P3)) >>> 0, 17), P4) >>> 0;
+    i += 4;
+  }
+  while (i < end) {
+    h = Math.imul(rotl((h + Math.imul(b[i]!, P5)) >>> 0, 11), P1) >>> 0;
+    i++;
+  }
+  h = Math.imul(h ^ (h >>> 15), P2) >>> 0;
+  h = Math.imul(h ^ (h >>> 13), P3) >>> 0;
+  return (h ^ (h >>> 16)) >>> 0;
+}

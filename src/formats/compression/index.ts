@@ -1,0 +1,125 @@
+/**
+ * Every compression joblib writes (and gzip'd pickles), detected by magic prefix the way
+ * joblib's `_detect_compressor` does, and decoded synchronously with an output cap that is
+ * enforced while decoding.
+ *
+ * zlib/gzip: node:zlib (native, `maxOutputLength`). bz2: seek-bzip. xz, .lzma and lz4
+ * frames: our own decoders in this folder (see docs/compression.md for why).
+ */
+import { gunzipSync, inflateSync } from 'node:zlib';
+import type { Compression } from '../types.js';
+import { decodeBz2 } from './bz2.js';
+import { decodeLz4 } from './lz4.js';
+import { decodeLzmaAlone } from './lzma-alone.js';
+import { CorruptInput, OutputLimit, UnsupportedInput } from './output.js';
+import { decodeXz } from './xz.js';
+
+export type CompressionKind = Compression | 'joblib-zf';
+
+export type DecompressResult =
+  | { ok: true; bytes: Uint8Array }
+  | { ok: false; code: 'decompression-failed' | 'limit' | 'unsupported-compression'; message: string };
+
+const PREFIXES: ReadonlyArray<readonly [Compression, readonly number[]]> = [
+  ['zlib', [0x78]],
+  ['gzip', [0x1f, 0x8b]],
+  ['bz2', [0x42, 0x5a, 0x68]],
+  ['xz', [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]],
+  ['lzma', [0x5d, 0x00]],
+  ['lz4', [0x04, 0x22, 0x4d, 0x18]],
+];
+
+/** Longest prefix we look at: callers pass at least this many head bytes. */
+export const DETECT_BYTES = 6;
+
+function startsWith(head: Uint8Array, prefix: readonly number[]): boolean {
+  if (head.length < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (head[i] !== prefix[i]) return false;
+  return true;
+}
+
+/**
+ * Which decoder joblib would use for a file starting with `head`, in joblib's order
+ * (legacy `ZF` first), or undefined for "not compressed".
+ */
+export function detectCompression(head: Uint8Array): Compression | 'joblib-zf' | undefined {
+  if (startsWith(head, [0x5a, 0x46])) return 'joblib-zf';
+  for (const [kind, prefix] of PREFIXES) if (startsWith(head, prefix)) return kind;
+  return undefined;
+}
+
+/**
+ * Decodes all of `input` as `kind`, never producing more than `maxOutputBytes`.
+ * Every failure is a result, never a throw.
+ */
+export function decompressSync(kind: CompressionKind, input: Uint8Array, maxOutputBytes: number): DecompressResult {
+  const cap = Math.max(0, Math.floor(maxOutputBytes));
+  try {
+    return { ok: true, bytes: decode(kind, input, cap) };
+  } catch (e) {
+    return failure(kind, e, cap);
+  }
+}
+
+function decode(kind: CompressionKind, input: Uint8Array, cap: number): Uint8Array {
+  switch (kind) {
+    case 'zlib':
+      return inflateZlib(input, cap);
+    case 'gzip':
+      return gunzipSync(input, { maxOutputLength: Math.max(1, cap) });
+    case 'bz2':
+      return decodeBz2(input, cap);
+    case 'xz':
+      return decodeXz(input, cap);
+    case 'lzma':
+      return decodeLzmaAlone(input, cap);
+    case 'lz4':
+      return decodeLz4(input, cap);
+    case 'joblib-zf':
+      return decodeJoblibZf(input, cap);
+    default:
+      throw new UnsupportedInput(`unknown compression ${String(kind)}`);
+  }
+}
+
+/** One zlib stream (joblib's BinaryZlibFile never reads past the first); trailing bytes are refused. */
+function inflateZlib(input: Uint8Array, cap: number): Uint8Array {
+  const { buffer, engine } = inflateSync(input, { maxOutputLength: Math.max(1, cap), info: true }) as unknown as {
+    buffer: Buffer;
+    engine: { bytesWritten: number };
+  };
+  if (engine.bytesWritten !== input.length) {
+    throw new CorruptInput(`${input.length - engine.bytesWritten} bytes follow the end of the zlib stream`);
+  }
+  return buffer;
+}
+
+const ZF_HEADER = 2 + 19; // 'ZF' + len(hex(2**64)), space-padded
+
+/**
+ * joblib < 0.10 `ZF` files: 'ZF', the decompressed length in hex padded to 19 chars, an
+ * optional extra space, then one zlib stream that must decode to exactly that length
+ * (joblib asserts it before unpickling).
+ */
+function decodeJoblibZf(input: Uint8Array, cap: number): Uint8Array {
+  if (input.length < ZF_HEADER) throw new CorruptInput('joblib ZF header truncated');
+  const field = Buffer.from(input.subarray(2, ZF_HEADER)).toString('latin1');
+  const m = /^\s*(?:0x)?([0-9a-fA-F]+)\s*$/.exec(field);
+  if (!m) throw new CorruptInput(`joblib ZF length field ${JSON.stringify(field)} is not a hex number we read exactly`);
+  const length = Number.parseInt(m[1]!, 16);
+  if (length > cap) throw new OutputLimit(`joblib ZF declares ${length} bytes, over the limit of ${cap}`);
+  const start = input[ZF_HEADER] === 0x20 ? ZF_HEADER + 1 : ZF_HEADER;
+  // zlib.decompress in Python ignores bytes after the stream; so do we here.
+  const data = inflateSync(input.subarray(start), { maxOutputLength: Math.max(1, cap) });
+  if (data.length !== length) throw new CorruptInput(`joblib ZF stream decodes to ${data.length} bytes, header says ${length}`);
+  return data;
+}
+
+function failure(kind: CompressionKind, e: unknown, cap: number): DecompressResult {
+  const detail = e instanceof Error ? e.message : String(e);
+  if (e instanceof OutputLimit || (e as { code?: unknown })?.code === 'ERR_BUFFER_TOO_LARGE') {
+    return { ok: false, code: 'limit', message: `${kind}: decompressed output exceeds the limit of ${cap} bytes` };
+  }
+  if (e instanceof UnsupportedInput) return { ok: false, code: 'unsupported-compression', message: `${kind}: ${detail}` };
+  return { ok: false, code: 'decompression-failed', message: `${kind} stream does not decode: ${detail}` };
+}

@@ -1,0 +1,75 @@
+/**
+ * Shared pieces of every decoder: a growable output buffer that refuses to grow past
+ * a cap (so a bomb is stopped while it is being decoded, not after), and the two
+ * errors a decoder can end with.
+ */
+
+/** The input is not a valid stream of the codec (or its checksum does not match). */
+export class CorruptInput extends Error {}
+
+/** The codec or one of its options is valid but not something we decode (BCJ filters, preset dictionaries). */
+export class UnsupportedInput extends Error {}
+
+/** The decoded output would exceed the cap. */
+export class OutputLimit extends Error {}
+
+/**
+ * Output bytes, doubling as the LZ dictionary of LZMA and LZ4 (matches copy from
+ * `bytes` itself). Never holds more than `cap` bytes; its buffer is at most
+ * max(cap, 64 KiB) long.
+ */
+export class OutputBuffer {
+  bytes: Uint8Array;
+  length = 0;
+  readonly cap: number;
+
+  constructor(cap: number, sizeHint = 0) {
+    this.cap = cap;
+    const first = Math.min(Math.max(sizeHint, 1 << 16), Math.max(cap, 1 << 16));
+    this.bytes = new Uint8Array(first);
+  }
+
+  /** Makes room for `n` more bytes, or throws OutputLimit when that would pass the cap. */
+  reserve(n: number): void {
+    const need = this.length + n;
+    if (need > this.cap) {
+      throw new OutputLimit(`decompressed output exceeds the limit of ${this.cap} bytes`);
+    }
+    if (need <= this.bytes.length) return;
+    let size = this.bytes.length * 2;
+    while (size < need) size *= 2;
+    const grown = new Uint8Array(Math.min(size, Math.max(this.cap, need)));
+    grown.set(this.bytes.subarray(0, this.length));
+    this.bytes = grown;
+  }
+
+  push(byte: number): void {
+    if (this.length === this.bytes.length || this.length >= this.cap) this.reserve(1);
+    this.bytes[this.length++] = byte;
+  }
+
+  append(chunk: Uint8Array): void {
+    this.reserve(chunk.length);
+    this.bytes.set(chunk, this.length);
+    this.length += chunk.length;
+  }
+
+  /** Copies `len` bytes starting `distance` bytes back (distance 1 = the last byte); overlapping copies repeat. */
+  copyMatch(distance: number, len: number): void {
+    this.reserve(len);
+    const b = this.bytes;
+    let from = this.length - distance;
+    let to = this.length;
+    const end = to + len;
+    if (distance >= len) {
+      b.copyWithin(to, from, from + len);
+    } else {
+      while (to < end) b[to++] = b[from++]!;
+    }
+    this.length = end;
+  }
+
+  result(): Uint8Array {
+    return this.bytes.subarray(0, this.length);
+  }
+}
