@@ -1,0 +1,159 @@
+/**
+ * A windowed reader over a ByteSource: the machine's cursor. It keeps one window of
+ * the source addressable and refills it when an opcode needs bytes past its end, so a
+ * multi-GB file is walked with one small buffer. Payloads (BINBYTES8 ...) are skipped
+ * by moving the cursor, never read.
+ */
+import type { ByteSource } from '../io/byte-source.js';
+import type { LimitName } from '../findings.js';
+
+/** Bytes requested per refill. */
+export const READ_WINDOW = 1 << 20;
+
+/** Largest text line (GLOBAL, UNICODE, INT ...) read, whatever `maxDeclaredLength` says. */
+export const MAX_LINE = 64 << 20;
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * A reason to stop reading: the stream is malformed (CPython raises there too) or a
+ * bound was hit. Thrown inside the pickle layer only; `analyzePickleStream` turns it
+ * into a finding.
+ */
+export class PickleReadError extends Error {
+  constructor(
+    readonly kind: 'malformed' | 'limit',
+    message: string,
+    readonly limit?: LimitName,
+  ) {
+    super(message);
+  }
+}
+
+export function truncated(what: string): PickleReadError {
+  return new PickleReadError('malformed', `pickle data was truncated (${what})`);
+}
+
+export class Reader {
+  /** Current window and its absolute range [bufStart, bufEnd). */
+  buf: Uint8Array = EMPTY;
+  bufStart = 0;
+  bufEnd = 0;
+  /** Absolute cursor. */
+  pos: number;
+  readonly size: number;
+
+  constructor(
+    readonly source: ByteSource,
+    start: number,
+    readonly maxDeclaredLength: number,
+  ) {
+    this.size = source.size;
+    this.pos = start;
+  }
+
+  /** Forget the window (someone else read the source, so the view may be stale). */
+  invalidate(): void {
+    this.buf = EMPTY;
+    this.bufStart = 0;
+    this.bufEnd = 0;
+  }
+
+  /** Makes [pos, pos + n) addressable; returns the index of `pos` in `buf`. */
+  ensure(n: number): number {
+    if (this.pos + n <= this.bufEnd && this.pos >= this.bufStart) return this.pos - this.bufStart;
+    return this.refill(n);
+  }
+
+  private refill(n: number): number {
+    if (this.pos + n > this.size) throw truncated(`${n} bytes needed at offset ${this.pos}, ${this.size - this.pos} left`);
+    const buf = this.source.read(this.pos, Math.max(n, READ_WINDOW));
+    if (buf.length < n) throw truncated(`source returned ${buf.length} of ${n} bytes at offset ${this.pos}`);
+    this.buf = buf;
+    this.bufStart = this.pos;
+    this.bufEnd = this.pos + buf.length;
+    return 0;
+  }
+
+  u8(): number {
+    const i = this.ensure(1);
+    this.pos += 1;
+    return this.buf[i]!;
+  }
+
+  u16(): number {
+    const i = this.ensure(2);
+    this.pos += 2;
+    const b = this.buf;
+    return b[i]! | (b[i + 1]! << 8);
+  }
+
+  i32(): number {
+    const i = this.ensure(4);
+    this.pos += 4;
+    const b = this.buf;
+    return b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24);
+  }
+
+  u32(): number {
+    return this.i32() >>> 0;
+  }
+
+  /** Unsigned 64-bit little-endian; values past 2^53 come back as Infinity (they exceed any source). */
+  u64(): number {
+    const lo = this.u32();
+    const hi = this.u32();
+    return hi >= 0x200000 ? Infinity : hi * 0x100000000 + lo;
+  }
+
+  f64be(): number {
+    const i = this.ensure(8);
+    this.pos += 8;
+    const b = this.buf;
+    const view = new DataView(b.buffer, b.byteOffset + i, 8);
+    return view.getFloat64(0, false);
+  }
+
+  /** Checks a declared payload length against the limit and the bytes left. */
+  checkLength(n: number, what: string): void {
+    if (n > this.maxDeclaredLength) {
+      throw new PickleReadError('limit', `${what} declares ${n} bytes, above maxDeclaredLength (${this.maxDeclaredLength})`, 'maxDeclaredLength');
+    }
+    if (n > this.size - this.pos) throw truncated(`${what} declares ${n} bytes, only ${this.size - this.pos} left`);
+  }
+
+  /** Moves past `n` payload bytes without reading them. */
+  skip(n: number): void {
+    this.pos += n;
+  }
+
+  /**
+   * Reads a text line ending in `\n`. Returns the index in `buf` of its first byte and
+   * its length without the newline; `pos` moves past the newline. No newline before
+   * the end of the source is a truncation (CPython's "pickle data was truncated").
+   */
+  line(): number {
+    let want = 256;
+    for (;;) {
+      const avail = Math.min(this.size - this.pos, Math.max(want, this.bufEnd - this.pos));
+      const i = this.ensure(avail);
+      const b = this.buf;
+      const stop = i + avail;
+      for (let j = i; j < stop; j++) {
+        if (b[j] === 0x0a) {
+          this.lineLength = j - i;
+          this.pos += j - i + 1;
+          return i;
+        }
+      }
+      if (this.pos + avail >= this.size) throw truncated(`no end of line after offset ${this.pos}`);
+      if (avail >= MAX_LINE || avail >= this.maxDeclaredLength) {
+        throw new PickleReadError('limit', `text argument longer than ${Math.min(MAX_LINE, this.maxDeclaredLength)} bytes at offset ${this.pos}`, 'maxDeclaredLength');
+      }
+      want = avail * 4;
+    }
+  }
+
+  /** Length of the last line read by `line()`. */
+  lineLength = 0;
+}
