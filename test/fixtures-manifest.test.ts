@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { gunzipSync, inflateSync } from 'node:zlib';
 import type { Compression, ContainerFormat } from '../src/formats/types.js';
 
 const DIR = new URL('./fixtures/models/', import.meta.url).pathname;
@@ -89,22 +90,35 @@ test('torch legacy files: the pickle streams start at 0 and follow each other', 
   }
 });
 
+function checkInlineArrays(label: string, bytes: Buffer, arrays: InlineArray[]): void {
+  for (const a of arrays) {
+    if (a.object_array) {
+      assert.equal(bytes[a.start], 0x80, `${label}@${a.start}: nested pickle starts with PROTO`);
+      continue;
+    }
+    const pad = bytes[a.start];
+    assert.equal(pad, a.padding_length_byte, `${label}@${a.start}`);
+    assert.ok(pad !== undefined && pad >= 1 && pad <= 16, `${label}: padding ${pad}`);
+    assert.ok(bytes.subarray(a.start + 1, a.start + 1 + pad).every((b) => b === 0xff), label);
+    assert.equal((a.start + 1 + pad) % 16, 0, `${label}: array data is 16-byte aligned`);
+    assert.equal(a.end, a.start + 1 + pad + (a.data_bytes ?? -1), label);
+  }
+}
+
 test('uncompressed joblib: padding byte, 0xff padding and array bytes sit where recorded', () => {
   const plain = entries.filter(([, e]) => e.format === 'joblib' && e.inline_arrays);
   assert.ok(plain.length >= 5);
-  for (const [path, e] of plain) {
-    const bytes = readFileSync(join(DIR, path));
-    for (const a of e.inline_arrays ?? []) {
-      if (a.object_array) {
-        assert.equal(bytes[a.start], 0x80, `${path}@${a.start}: nested pickle starts with PROTO`);
-        continue;
-      }
-      const pad = bytes[a.start];
-      assert.equal(pad, a.padding_length_byte, `${path}@${a.start}`);
-      assert.ok(pad !== undefined && pad >= 1 && pad <= 16, `${path}: padding ${pad}`);
-      assert.ok(bytes.subarray(a.start + 1, a.start + 1 + pad).every((b) => b === 0xff), path);
-      assert.equal((a.start + 1 + pad) % 16, 0, `${path}: array data is 16-byte aligned`);
-      assert.equal(a.end, a.start + 1 + pad + (a.data_bytes ?? -1), path);
-    }
+  for (const [path, e] of plain) checkInlineArrays(path, readFileSync(join(DIR, path)), e.inline_arrays ?? []);
+});
+
+test('zlib and gzip joblib: offsets are in the decompressed stream, which ends with the main pickle', () => {
+  const inflaters: Partial<Record<string, (b: Buffer) => Buffer>> = { zlib: inflateSync, gzip: gunzipSync };
+  const packed = entries.filter(([, e]) => e.kind === 'benign' && inflaters[e.compression ?? ''] !== undefined);
+  assert.equal(packed.length, 2);
+  for (const [path, e] of packed) {
+    const bytes = inflaters[e.compression ?? '']!(readFileSync(join(DIR, path)));
+    assert.equal(bytes.length, e.streams[0]?.end, path);
+    assert.equal(bytes[bytes.length - 1], 0x2e, `${path}: STOP`);
+    checkInlineArrays(path, bytes, e.inline_arrays ?? []);
   }
 });
