@@ -1,11 +1,36 @@
 /**
- * Public entry of the container layer. PLACEHOLDER until container detection lands:
- * every input is treated as one raw pickle stream.
+ * Public entry of the container layer: finds every pickle a real loader could unpickle
+ * in a file, whatever its name, and scans each with the pickle machine.
+ *
+ * Dispatch follows the loaders: torch.load takes `PK\x03\x04` as a zip, then tries tar,
+ * then the legacy pickle sequence; np.load takes `PK\x03\x04`/`PK\x05\x06` as npz,
+ * `\x93NUMPY` as npy, anything else as a pickle; joblib decides compression by magic
+ * prefix. Bytes that are none of these are scanned as a raw pickle stream.
  */
 import type { ByteSource } from '../io/byte-source.js';
-import { analyzePickleStream } from '../pickle/index.js';
 import type { PickleLimits } from '../pickle/types.js';
-import type { ContainerAnalysis, ContainerLimits } from './types.js';
+import {
+  childPlace,
+  createContext,
+  defaultMachine,
+  report,
+  reportLimit,
+  scanPickle,
+  takeMembers,
+  type PickleMachine,
+  type Place,
+  type ScanContext,
+} from './context.js';
+import { decompressInto } from './decompress.js';
+import { analyzeNpy } from './npy.js';
+import { looksLikePickle, sniff, sniffHead, SNIFF_BYTES, type Sniffed } from './sniff.js';
+import { isRegular, isTorchTar, memberSource, readTar, TORCH_TAR_MEMBERS } from './tar.js';
+import { analyzeTorchLegacy, analyzeTorchTarMember } from './torch-legacy.js';
+import type { Compression, ContainerAnalysis, ContainerFormat, ContainerLimits } from './types.js';
+import { analyzeZip } from './zip/index.js';
+
+export { looksLikeModel, sniff } from './sniff.js';
+export type { PickleMachine } from './context.js';
 
 export interface ContainerOptions {
   limits?: Partial<PickleLimits & ContainerLimits>;
@@ -13,9 +38,109 @@ export interface ContainerOptions {
 }
 
 export function analyzeContainer(source: ByteSource, options: ContainerOptions = {}): ContainerAnalysis {
-  const analysis = analyzePickleStream(source, {
-    ...(options.limits ? { limits: options.limits } : {}),
-    ...(options.recordEffects ? { recordEffects: true } : {}),
-  });
-  return { format: 'pickle', streams: [{ member: '', format: 'pickle', analysis }], findings: [] };
+  return analyzeContainerWith(source, options, defaultMachine);
+}
+
+/**
+ * The same, with the pickle machine passed in: tests use a recording machine to see
+ * exactly which bytes each container hands over.
+ */
+export function analyzeContainerWith(source: ByteSource, options: ContainerOptions, machine: PickleMachine): ContainerAnalysis {
+  const ctx = createContext(options.limits, options.recordEffects === true, machine);
+  const top: Place = { member: '', depth: 0 };
+  let outcome: Outcome;
+  try {
+    outcome = analyzeNode(ctx, top, source, sniff(source));
+  } catch (err) {
+    // A bug in a reader must end in a violation, never in "allowed".
+    report(ctx, top, { code: 'malformed', message: `internal error while reading the container: ${(err as Error)?.message ?? String(err)}` });
+    outcome = { format: 'unknown' };
+  }
+  if (ctx.streams.length === 0 && ctx.findings.length === 0) {
+    report(ctx, top, { code: 'no-pickle', message: 'no pickle found in this file' });
+  }
+  return {
+    format: outcome.format,
+    ...(outcome.compression ? { compression: outcome.compression } : {}),
+    streams: ctx.streams,
+    findings: ctx.findings,
+  };
+}
+
+interface Outcome {
+  format: ContainerFormat;
+  compression?: Compression;
+}
+
+/** Reads one container (or pickle) at `place`. */
+function analyzeNode(ctx: ScanContext, place: Place, source: ByteSource, head: Sniffed): Outcome {
+  switch (head.kind) {
+    case 'zip':
+      return { format: analyzeZip(ctx, place, source, nested) };
+    case 'npy':
+      analyzeNpy(ctx, place, source);
+      return { format: 'npy' };
+    case 'compressed':
+    case 'joblib-zf': {
+      const kind = head.kind === 'compressed' ? head.compression : 'joblib-zf';
+      const inner = decompressInto(ctx, place, source, kind);
+      if (inner) nested(ctx, { member: place.member, depth: place.depth + 1 }, inner, sniff(inner));
+      return head.kind === 'compressed' ? { format: 'compressed', compression: head.compression } : { format: 'joblib' };
+    }
+    case 'tar':
+      return { format: analyzeTar(ctx, place, source) };
+    case 'torch-legacy':
+      analyzeTorchLegacy(ctx, place, source);
+      return { format: 'torch-legacy' };
+    case 'pickle':
+    case 'unknown': {
+      const analysis = scanPickle(ctx, place, 'pickle', source);
+      const nothingRan = analysis.imports.length === 0 && analysis.findings.some((f) => f.code === 'not-a-pickle');
+      return { format: head.kind === 'unknown' && nothingRan ? 'unknown' : 'pickle' };
+    }
+  }
+}
+
+/** A container found inside another one: bounded by maxNestingDepth. */
+function nested(ctx: ScanContext, place: Place, source: ByteSource, head: Sniffed): void {
+  if (place.depth > ctx.limits.maxNestingDepth) {
+    reportLimit(ctx, place, 'maxNestingDepth', `container nested ${place.depth} deep, more than the ${ctx.limits.maxNestingDepth} allowed (maxNestingDepth): not scanned`);
+    return;
+  }
+  analyzeNode(ctx, place, source, head);
+}
+
+function analyzeTar(ctx: ScanContext, place: Place, source: ByteSource): ContainerFormat {
+  const head = source.read(0, SNIFF_BYTES).slice();
+  // tarfile only checks header checksums, so the same bytes may also start a pickle
+  // (np.load and joblib would unpickle them): scan that reading too.
+  if (looksLikePickle(head)) scanPickle(ctx, place, 'pickle', source);
+  const result = readTar(source, ctx.budget.members);
+  if (result.ok === 'too-many') {
+    takeMembers(ctx, place, ctx.budget.members + 1);
+    return 'tar';
+  }
+  if (!result.ok) {
+    report(ctx, place, { code: result.code, message: result.message, offset: result.offset });
+    return 'tar';
+  }
+  if (!takeMembers(ctx, place, result.members.length)) return 'tar';
+  const torch = isTorchTar(result.members);
+  for (const member of result.members) {
+    const here = childPlace(place, member.name);
+    if (member.type === 'S') {
+      report(ctx, here, { code: 'container-malformed', message: 'sparse tar member: its bytes as tarfile reads them are not reconstructed' });
+      continue;
+    }
+    if (!isRegular(member)) continue; // links point at members that are scanned themselves
+    if (torch && (TORCH_TAR_MEMBERS as readonly string[]).includes(member.name)) {
+      analyzeTorchTarMember(ctx, here, source, member);
+      continue;
+    }
+    const bytes = memberSource(source, member);
+    const inner = sniffHead(bytes.read(0, SNIFF_BYTES).slice());
+    if (inner.kind === 'pickle' || inner.kind === 'torch-legacy') scanPickle(ctx, here, torch ? 'torch-tar' : 'tar', bytes);
+    else if (inner.kind !== 'unknown') nested(ctx, here, bytes, inner);
+  }
+  return torch ? 'torch-tar' : 'tar';
 }
