@@ -32,9 +32,16 @@ const SKIPPED_DIRS = new Set(['.git', '.hg', '.svn']);
 
 type Matcher = (path: string) => boolean;
 
+/**
+ * A glob with a "/" matches the relative path; one without matches the file name at any
+ * depth (picomatch's own `basename` option also rewrites patterns with slashes).
+ */
 function matcher(globs: readonly string[]): Matcher {
-  if (globs.length === 0) return () => false;
-  return picomatch([...globs], { dot: true, basename: true });
+  const withSlash = globs.filter((g) => g.includes('/'));
+  const bare = globs.filter((g) => !g.includes('/'));
+  const full = withSlash.length > 0 ? picomatch(withSlash, { dot: true }) : () => false;
+  const base = bare.length > 0 ? picomatch(bare, { dot: true }) : () => false;
+  return (rel) => full(rel) || base(rel.slice(rel.lastIndexOf('/') + 1));
 }
 
 function toPosix(p: string): string {
