@@ -13,10 +13,12 @@
 import childProcess, { ChildProcess } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { isLoadedPolicy } from '../policy/index.js';
 import { checkPath } from './check.js';
-import { childEnv, childEnvPairs } from './env.js';
+import { childEnv } from './env.js';
 import { commandsOf, pathCandidates } from './launchers.js';
 import { replaceProperty, type AnyFunction } from './patch.js';
+import { preparePythonChild, type ChildViolation } from './python/index.js';
 import { activeConfig, asGuard, type GuardConfig } from './state.js';
 
 /** Scans every existing artifact file a Python launch names. Throws the violation. */
@@ -39,6 +41,41 @@ export function checkLaunch(config: GuardConfig, operation: string, argv: readon
   return { python };
 }
 
+/** What the Python-side enforcement needs for one launch (src/guard/python). */
+interface PythonSide {
+  env: NodeJS.ProcessEnv;
+  afterExit(): ChildViolation[];
+}
+
+/**
+ * Prepares the Python-side enforcement (the child's unpicklers check the same policy).
+ * It needs a policy loaded from a file or preset; an inline list cannot be compiled for
+ * Python, so such launches get the Node-side argument scan only (docs/guard.md).
+ */
+function pythonSide(config: GuardConfig, env: NodeJS.ProcessEnv, cwd: unknown): PythonSide | undefined {
+  if (!isLoadedPolicy(config.policy)) return undefined;
+  return asGuard(() => preparePythonChild({ env, policy: config.policy, ...(typeof cwd === 'string' ? { cwd } : {}) }));
+}
+
+/** Refusals inside the Python child are reported back as a warning (the child itself raised them). */
+function reportPythonChild(operation: string, side: PythonSide | undefined): void {
+  const refused = side ? asGuard(() => side.afterExit()) : [];
+  if (refused.length === 0) return;
+  const lines = refused.map((v) => `  ${v.module}.${v.name}${v.file ? ` in ${v.file}` : ''}: ${v.message || v.reason}`);
+  process.emitWarning(`pickle-guard: a Python child started by ${operation} refused ${refused.length} import(s):\n${lines.join('\n')}`, {
+    code: 'ERR_PICKLE_GUARD_VIOLATION',
+  });
+}
+
+function envFromPairs(pairs: readonly string[]): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=', 1);
+    if (eq > 0) env[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return env;
+}
+
 function shellArgv(shell: unknown, command: string): string[] {
   return [typeof shell === 'string' ? shell : '/bin/sh', '-c', command];
 }
@@ -58,9 +95,20 @@ function wrapPrototypeSpawn(original: AnyFunction): AnyFunction {
       return original.apply(this, arguments as never);
     }
     const args = Array.isArray(options.args) ? (options.args as unknown[]).slice(1).map(String) : [];
-    checkLaunch(config, 'child_process.spawn', [options.file, ...args], options.cwd);
-    const envPairs = Array.isArray(options.envPairs) ? childEnvPairs(options.envPairs as string[], config) : options.envPairs;
-    return original.call(this, { ...options, envPairs });
+    const { python } = checkLaunch(config, 'child_process.spawn', [options.file, ...args], options.cwd);
+    if (!Array.isArray(options.envPairs)) return original.call(this, options);
+    let env = childEnv(envFromPairs(options.envPairs as string[]), config);
+    const side = python ? pythonSide(config, env, options.cwd) : undefined;
+    if (side) env = side.env;
+    const envPairs = Object.entries(env).map(([k, v]) => `${k}=${v ?? ''}`);
+    try {
+      const result = original.call(this, { ...options, envPairs });
+      if (side) (this as ChildProcess).once('exit', () => reportPythonChild('child_process.spawn', side));
+      return result;
+    } catch (error) {
+      if (side) asGuard(() => side.afterExit());
+      throw error;
+    }
   };
 }
 
@@ -70,9 +118,20 @@ function fileArgs(args: unknown, options: unknown): { args: string[]; options: R
   return { args: [], options: args && typeof args === 'object' ? (args as Record<string, unknown>) : undefined };
 }
 
-function withChildEnv(options: Record<string, unknown> | undefined, config: GuardConfig): Record<string, unknown> {
-  const env = (options?.env as NodeJS.ProcessEnv | undefined) ?? process.env;
-  return { ...options, env: childEnv(env, config) };
+/** Options with the guarded env, plus the Python-side hook when Python is being started. */
+function prepareSync(options: Record<string, unknown> | undefined, config: GuardConfig, python: boolean) {
+  const env = childEnv((options?.env as NodeJS.ProcessEnv | undefined) ?? process.env, config);
+  const side = python ? pythonSide(config, env, options?.cwd) : undefined;
+  return { options: { ...options, env: side ? side.env : env }, side };
+}
+
+/** Runs a sync launch and collects the Python child's refusals after it returned. */
+function runSync<T>(operation: string, side: PythonSide | undefined, run: () => T): T {
+  try {
+    return run();
+  } finally {
+    reportPythonChild(operation, side);
+  }
 }
 
 function wrapFileSync(operation: string) {
@@ -86,8 +145,9 @@ function wrapFileSync(operation: string) {
       const { args, options } = fileArgs(maybeArgs, maybeOptions);
       const shell = options?.shell;
       const argv = shell ? shellArgv(shell, [file, ...args].join(' ')) : [file, ...args];
-      checkLaunch(config, operation, argv, options?.cwd);
-      return original.call(this, file, args, withChildEnv(options, config));
+      const { python } = checkLaunch(config, operation, argv, options?.cwd);
+      const prepared = prepareSync(options, config, python);
+      return runSync(operation, prepared.side, () => original.call(this, file, args, prepared.options));
     };
 }
 
@@ -99,8 +159,9 @@ function wrapExecSync(original: AnyFunction): AnyFunction {
       return original.apply(this, arguments as never);
     }
     const opts = options && typeof options === 'object' ? (options as Record<string, unknown>) : undefined;
-    checkLaunch(config, 'child_process.execSync', shellArgv(opts?.shell, command), opts?.cwd);
-    return original.call(this, command, withChildEnv(opts, config));
+    const { python } = checkLaunch(config, 'child_process.execSync', shellArgv(opts?.shell, command), opts?.cwd);
+    const prepared = prepareSync(opts, config, python);
+    return runSync('child_process.execSync', prepared.side, () => original.call(this, command, prepared.options));
   };
 }
 

@@ -28,13 +28,3 @@ export function childEnv(env: NodeJS.ProcessEnv, config: GuardConfig): NodeJS.Pr
   out.PICKLE_GUARD_MODE ??= config.policy.mode;
   return out;
 }
-
-/** The same for a spawn's `envPairs` (`KEY=value` strings). */
-export function childEnvPairs(pairs: readonly string[], config: GuardConfig): string[] {
-  const env: NodeJS.ProcessEnv = {};
-  for (const pair of pairs) {
-    const eq = pair.indexOf('=', 1);
-    if (eq > 0) env[pair.slice(0, eq)] = pair.slice(eq + 1);
-  }
-  return Object.entries(childEnv(env, config)).map(([k, v]) => `${k}=${v ?? ''}`);
-}

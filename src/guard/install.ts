@@ -9,7 +9,7 @@ import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../errors.js';
 import picomatch from 'picomatch';
-import { DEFAULT_ARTIFACTS, policyFromList, resolvePolicy } from '../policy/index.js';
+import { DEFAULT_ARTIFACTS, isLoadedPolicy, policyFromList, resolvePolicy, type LoadedPolicy } from '../policy/index.js';
 import type { Policy, PolicyMode } from '../policy/types.js';
 import type { Limits } from '../scan/index.js';
 import { patchChildProcess } from './child-hooks.js';
@@ -37,6 +37,8 @@ export interface InstallOptions {
 
 function withMode(policy: Policy, mode: PolicyMode | undefined): Policy {
   if (!mode || mode === policy.mode) return policy;
+  // A loaded policy keeps its data (the Python side compiles it), with the mode replaced.
+  if (isLoadedPolicy(policy)) return { ...policy, mode, data: { ...policy.data, mode } } as LoadedPolicy;
   return {
     source: policy.source,
     mode,
