@@ -50,7 +50,7 @@ export function pyStr(s: string, max = Infinity): string {
     else out += ch;
   }
   out += "'";
-  return s.length > max ? `${out}...  # ${s.length} chars` : out;
+  return s.length > max ? `${out}<+${s.length - max} chars>` : out;
 }
 
 /** Python's repr of bytes. */
@@ -128,7 +128,7 @@ class Renderer {
 
   private items(items: readonly Value[], omitted: number, depth: number): string[] {
     const out = items.map((x) => this.expr(x, depth));
-    if (omitted > 0) out.push(`...  # ${omitted} more`);
+    if (omitted > 0) out.push(`<+${omitted} more>`);
     return out;
   }
 
@@ -151,7 +151,7 @@ class Renderer {
           const lit = pyBytes(this.options.readBytes(v.offset, v.length));
           return v.mutable ? `bytearray(${lit})` : lit;
         }
-        return `${ctor}(...)  # ${v.length} bytes at offset ${v.offset}`;
+        return `${ctor}(<${v.length} bytes at offset ${v.offset}>)`;
       }
       case 'tuple': {
         const parts = this.items(v.items, v.omitted, depth);
@@ -165,7 +165,7 @@ class Renderer {
         return v.items.length + v.omitted === 0 ? 'frozenset()' : `frozenset({${this.items(v.items, v.omitted, depth).join(', ')}})`;
       case 'dict': {
         const parts = v.entries.map(([k, x]) => `${this.expr(k, depth)}: ${this.expr(x, depth)}`);
-        if (v.omitted > 0) parts.push(`...  # ${v.omitted} more`);
+        if (v.omitted > 0) parts.push(`<+${v.omitted} more>`);
         return `{${parts.join(', ')}}`;
       }
       case 'global':
@@ -195,7 +195,7 @@ class Renderer {
     if (!kwargs) return [];
     if (kwargs.k === 'dict' && kwargs.entries.every(([k]) => k.k === 'str' && IDENT.test(k.v))) {
       const out = kwargs.entries.map(([k, x]) => `${(k as { v: string }).v}=${this.expr(x, depth)}`);
-      if (kwargs.omitted > 0) out.push(`...  # ${kwargs.omitted} more`);
+      if (kwargs.omitted > 0) out.push(`<+${kwargs.omitted} more>`);
       return out;
     }
     return [`**${this.expr(kwargs, depth)}`];
