@@ -81,10 +81,11 @@ export function isTarHeader(head: Uint8Array): boolean {
   return want === unsigned || want === signed;
 }
 
-// Opcodes (any protocol) that can run with an empty stack, i.e. start an unpickle.
+// Opcodes (any protocol) that can run with an empty stack and empty memo, i.e. start an
+// unpickle (memo reads g/h/j fail on the empty memo before anything runs).
 const START_OPCODES = new Set<number>(
   [
-    '(', 'F', 'I', 'J', 'K', 'L', 'M', 'N', 'P', 'S', 'T', 'U', 'V', 'X', ']', 'c', '}', ')', 'g', 'h', 'j', 'G', 'B', 'C',
+    '(', 'F', 'I', 'J', 'K', 'L', 'M', 'N', 'P', 'S', 'T', 'U', 'V', 'X', ']', 'c', '}', ')', 'G', 'B', 'C',
   ]
     .map((c) => c.charCodeAt(0))
     .concat([0x80, 0x82, 0x83, 0x84, 0x88, 0x89, 0x8a, 0x8b, 0x8c, 0x8d, 0x8e, 0x8f, 0x95, 0x96, 0x97]),
