@@ -2,11 +2,12 @@
  * The allow-list in force for one file: allow and deny entries compiled for fast,
  * exact-by-default matching. Order of judgement:
  *   1. deny (any entry kind, any name form) wins;
- *   2. an exact/split/members entry allows;
- *   3. a known-dangerous name is denied (globs never allow it);
+ *   2. an exact or module:qualname entry allows;
+ *   3. a known-dangerous name is denied (members entries and globs never allow it);
  *   4. a dunder or attribute-traversal name is refused (only exact entries allow those);
- *   5. a glob allows a plain name made of ASCII identifier segments;
- *   6. otherwise not allowed, with the YAML line that would allow it.
+ *   5. a members entry allows a getattr-derived `Class.NAME`;
+ *   6. a glob allows a plain name made of ASCII identifier segments;
+ *   7. otherwise not allowed, with the YAML line that would allow it.
  */
 import type { ImportRecord } from '../pickle/types.js';
 import { dangerReason } from './dangerous.js';
@@ -116,6 +117,8 @@ export class CompiledAllowList implements AllowList {
         suggestion: `- ${yamlScalar(f.splitKey)}`,
       };
     }
+    const members = this.membersEntry(f);
+    if (members) return { allowed: true, entry: members.text };
     const glob = f.globbable ? this.globEntry(this.allow, f) : undefined;
     if (glob) return { allowed: true, entry: glob.text };
     return {
@@ -137,12 +140,15 @@ export class CompiledAllowList implements AllowList {
       const exact = this.allow.exact.get(f.full);
       if (exact) return exact;
     }
-    if (f.getattr) {
-      const dot = f.full.lastIndexOf('.');
-      const member = f.full.slice(dot + 1);
-      if (IDENTIFIER.test(member) && !isDunder(member)) return this.allow.members.get(f.full.slice(0, dot));
-    }
     return undefined;
+  }
+
+  /** A `members:` entry covers `Class.NAME` from the constrained getattr, for plain member names. */
+  private membersEntry(f: NameFacts): Entry | undefined {
+    if (!f.getattr) return undefined;
+    const dot = f.full.lastIndexOf('.');
+    const member = f.full.slice(dot + 1);
+    return IDENTIFIER.test(member) && !isDunder(member) ? this.allow.members.get(f.full.slice(0, dot)) : undefined;
   }
 
   private globEntry(sets: CompiledSets, f: NameFacts, anyName = false): Entry | undefined {

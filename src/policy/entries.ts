@@ -115,6 +115,14 @@ export function classifyEntry(text: string): { kind: Exclude<EntryKind, 'members
   }
   const bad = checkDotted(text, 'entry');
   if (bad) return { problem: bad };
+  if (/[!()|+@/\\'"`,]/.test(text)) {
+    return {
+      problem: {
+        message: `entry "${text}" has characters no Python name has, and they are not part of the supported glob syntax`,
+        hint: 'exact names are module.qualname; globs use *, **, ?, [abc] and {a,b} (no negation or extglobs)',
+      },
+    };
+  }
   if (!text.includes('.')) {
     return { problem: { message: `entry "${text}" has no module`, hint: `write module.qualname, e.g. builtins.${text}` } };
   }

@@ -210,8 +210,8 @@ export function parsePolicyText(text: string, id: string, dir: string): PolicyFi
   const r: Reader = new Reader(id, lines);
   const err = doc.errors[0];
   if (err) {
-    const pos = err.linePos?.[0];
-    throw new PolicyError(`invalid YAML: ${err.message.split('\n')[0]}`, { file: id, ...(pos ? { line: pos.line, column: pos.col } : {}) }, 'check indentation, quotes and brackets near this position');
+    const pos = lines.linePos(err.pos[0]);
+    throw new PolicyError(`invalid YAML: ${err.message.split('\n')[0]}`, { file: id, line: pos.line, column: pos.col }, 'check indentation, quotes and brackets near this position');
   }
   const root = doc.contents as Node | null;
   if (root === null) r.fail(null, 'the policy file is empty', 'start with:\nversion: 1\nextends: [default]');
