@@ -160,7 +160,7 @@ export class PickleMachine {
       const info = this.s.info;
       info.end = this.opStart;
       const opcode = opcodeName(this.op);
-      if (err instanceof NestedFailure) return false;
+      if (err instanceof AlreadyReported) return false;
       if (err instanceof PickleReadError) {
         if (err.kind === 'limit') {
           this.addFinding({ code: 'limit', limit: err.limit, offset: this.opStart, opcode, message: err.message });
@@ -331,11 +331,14 @@ export class PickleMachine {
     const s = this.s;
     const result = this.pop();
     this.noteValue(result);
-    if (s.frameEnd > this.r.pos) {
-      this.flag('frame-violation', `STOP at offset ${this.opStart} inside a frame that ends at offset ${s.frameEnd} (the C and Python unpicklers resume at different offsets)`);
-    }
     s.info.complete = true;
     s.info.end = this.r.pos;
+    if (s.frameEnd > this.r.pos) {
+      this.flag('frame-violation', `STOP at offset ${this.opStart} inside a frame that ends at offset ${s.frameEnd}: pickle.loads stops here, pickle.load(file) has read the whole frame`);
+      // Reading from a file (what loaders do) both unpicklers have consumed the whole frame,
+      // so the next pickle of the stream starts after it.
+      this.r.pos = s.frameEnd;
+    }
     this.effects?.push({ k: 'result', pickleIndex: s.info.index, value: result });
   }
 
@@ -769,6 +772,9 @@ export class PickleMachine {
       'dynamic-global',
       `STACK_GLOBAL operands are not constant strings (module: ${describeShape(module, this.imports)}, name: ${describeShape(name, this.imports)}): what it imports is decided at load time`,
     );
+    // A constant that is not a str makes CPython raise ("STACK_GLOBAL requires str"): stop
+    // there as it does. Globals, call results and the like may be a str at load time.
+    if (isCertainNonStr(module) || isCertainNonStr(name)) throw new AlreadyReported();
     this.push(unknown('dynamic global'));
   }
 
@@ -954,7 +960,7 @@ export class PickleMachine {
     this.opStart = outerStart;
     this.op = outerOp;
     // The nested failure is already reported; stop the outer pickle without a second finding.
-    if (!ok) throw new NestedFailure();
+    if (!ok) throw new AlreadyReported();
   }
 
   // ---------------------------------------------------------------- persistent ids
@@ -970,10 +976,29 @@ export class PickleMachine {
   }
 }
 
-/** A nested pickle failed and already reported why. */
-class NestedFailure extends PickleReadError {
+/** The pickle must stop here and the reason is already a finding (a nested pickle failed ...). */
+class AlreadyReported extends PickleReadError {
   constructor() {
-    super('malformed', 'nested pickle failed');
+    super('malformed', 'already reported');
+  }
+}
+
+/** Values whose runtime type we know is not `str` (constants and containers). */
+function isCertainNonStr(v: Value): boolean {
+  switch (v.k) {
+    case 'none':
+    case 'bool':
+    case 'int':
+    case 'float':
+    case 'bytes':
+    case 'tuple':
+    case 'list':
+    case 'set':
+    case 'frozenset':
+    case 'dict':
+      return true;
+    default:
+      return false;
   }
 }
 

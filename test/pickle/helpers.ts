@@ -22,7 +22,7 @@ export function codes(a: PickleStreamAnalysis): FindingCode[] {
 
 /** Runs stdlib python3 with a script on stdin-provided input; returns stdout (throws on failure). */
 export function python(script: string, input?: string | Uint8Array): string {
-  const res = spawnSync('python3', ['-c', script], { input, maxBuffer: 1 << 28, encoding: 'buffer' });
+  const res = spawnSync('python3', ['-c', script], { input: typeof input === 'string' ? Buffer.from(input) : input, maxBuffer: 1 << 28 });
   if (res.status !== 0) throw new Error(`python3 failed: ${res.stderr?.toString()}`);
   return res.stdout.toString('utf8');
 }

@@ -71,6 +71,16 @@ export class PickleWriter {
     return this;
   }
 
+  /**
+   * Inserts a FRAME opcode at `at` (an offset already written) whose length is
+   * everything written after `at`, plus `adjust` (negative: a frame that ends early).
+   */
+  frameFrom(at: number, adjust = 0): this {
+    const length = this.out.length - at + adjust;
+    this.out.splice(at, 0, 0x95, ...u64le(Math.max(0, length)));
+    return this;
+  }
+
   /** A bare opcode byte (by char, e.g. `'('`, or by value). */
   op(code: string | number): this {
     this.out.push(typeof code === 'string' ? code.charCodeAt(0) : code);

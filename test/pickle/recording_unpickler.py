@@ -1,0 +1,74 @@
+"""Differential oracle: CPython's own C Unpickler with a find_class that records
+(module, name) exactly as called (before _compat_pickle mapping) and returns an inert
+stub, so REDUCE/NEWOBJ/BUILD/SETITEM(S)/APPEND(S) all run without importing anything.
+
+stdin: one hex-encoded stream per line. stdout: one JSON line per stream:
+{"imports": [[module, name], ...], "error": null | "Type: message"}.
+Each stream is read as consecutive pickles (a fresh Unpickler per pickle, as repeated
+pickle.load(f) calls do) until the bytes end or an error. encoding='utf-8' as torch.load.
+"""
+import io
+import json
+import pickle
+import sys
+
+
+class StubMeta(type):
+    def __setitem__(cls, key, value):
+        pass
+
+
+class Stub(metaclass=StubMeta):
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def __call__(self, *args, **kwargs):
+        return Stub()
+
+    def __setstate__(self, *args):
+        pass
+
+    def __setitem__(self, *args):
+        pass
+
+    def append(self, *args):
+        pass
+
+    def extend(self, *args):
+        pass
+
+    def add(self, *args):
+        pass
+
+
+class Recording(pickle.Unpickler):
+    def __init__(self, f, log):
+        super().__init__(f, encoding='utf-8')
+        self.log = log
+
+    def find_class(self, module, name):
+        self.log.append([module, name])
+        return Stub
+
+    def persistent_load(self, pid):
+        return Stub()
+
+
+def run(data):
+    log = []
+    f = io.BytesIO(data)
+    error = None
+    while True:  # at least one load: an empty stream is an error too
+        try:
+            Recording(f, log).load()
+        except Exception as e:  # any error ends the stream, as in a loader
+            error = '%s: %s' % (type(e).__name__, e)
+            break
+        if f.tell() >= len(data):
+            break
+    return {'imports': log, 'error': error}
+
+
+for line in sys.stdin:
+    line = line.strip()
+    sys.stdout.write(json.dumps(run(bytes.fromhex(line)), ensure_ascii=True) + '\n')
