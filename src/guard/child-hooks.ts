@@ -61,8 +61,9 @@ function pythonSide(config: GuardConfig, env: NodeJS.ProcessEnv, cwd: unknown): 
 function reportPythonChild(operation: string, side: PythonSide | undefined): void {
   const refused = side ? asGuard(() => side.afterExit()) : [];
   if (refused.length === 0) return;
+  const verb = refused.every((v) => v.mode === 'report') ? 'reported' : 'refused';
   const lines = refused.map((v) => `  ${v.module}.${v.name}${v.file ? ` in ${v.file}` : ''}: ${v.message || v.reason}`);
-  process.emitWarning(`pickle-guard: a Python child started by ${operation} refused ${refused.length} import(s):\n${lines.join('\n')}`, {
+  process.emitWarning(`pickle-guard: a Python child started by ${operation} ${verb} ${refused.length} import(s):\n${lines.join('\n')}`, {
     code: 'ERR_PICKLE_GUARD_VIOLATION',
   });
 }

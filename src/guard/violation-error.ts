@@ -65,7 +65,7 @@ export class ViolationError extends PickleGuardError {
     const allAllowable = violations.every((f) => suggestionOf(f) !== undefined);
     const shown = allAllowable ? suggestions : [];
     const lines = [
-      `pickle-guard blocked ${operation} of ${path}: ${violations.length} violation(s) under policy ${report.policy.source}`,
+      `pickle-guard ${report.policy.mode === 'report' ? 'would block (report mode)' : 'blocked'} ${operation} of ${path}: ${violations.length} violation(s) under policy ${report.policy.source}`,
       ...violations.slice(0, 20).map((f) => `  ${describeFinding(f)}`),
       ...(violations.length > 20 ? [`  ... and ${violations.length - 20} more`] : []),
       ...(shown.length > 0 ? [`  If you trust this model, add to ${report.policy.source}:`, ...shown.map((s) => `    ${s}`)] : []),

@@ -1,0 +1,71 @@
+/**
+ * Python launches from a guarded app: a real python-shell bridge and every child_process
+ * API start a real python3 that pickle.loads its argument. A malicious model never gets a
+ * process: the marker file its payload writes is proven to appear without the guard.
+ */
+import { test, before, beforeEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { ensureBuilt, FIXTURES, guardEnv, MACHINE_PENDING, machineReady, REGISTER, runNode, workspace, type Workspace } from './helpers.js';
+
+let ws: Workspace;
+before(() => {
+  ensureBuilt();
+  ws = workspace();
+});
+beforeEach(() => rmSync(ws.marker, { force: true }));
+
+const APP = join(FIXTURES, 'child-app.mjs');
+const LAUNCHERS = 9;
+
+test('control: the malicious pickle really runs its payload when python3 loads it unguarded', () => {
+  const r = spawnSync('python3', [join(FIXTURES, 'load.py'), ws.evil], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(existsSync(ws.marker), 'the payload wrote its marker');
+});
+
+test('every launcher refuses to start python3 on a malicious model; no payload runs', () => {
+  const r = runNode(['--require', REGISTER, APP, ws.evil, ws.marker], { env: guardEnv(ws), cwd: ws.dir });
+  assert.equal(r.lines.length, LAUNCHERS, r.stdout + r.stderr);
+  for (const line of r.lines) {
+    assert.deepEqual(
+      { api: line.api, ok: line.ok, code: line.code, marker: line.marker },
+      { api: line.api, ok: false, code: 'ERR_PICKLE_GUARD_VIOLATION', marker: false },
+    );
+  }
+  assert.ok(!existsSync(ws.marker));
+});
+
+test('every launcher starts python3 on a benign model and gets its data back', (t) => {
+  if (!machineReady()) return t.skip(MACHINE_PENDING);
+  const r = runNode(['--require', REGISTER, APP, ws.good, ws.marker], { env: guardEnv(ws), cwd: ws.dir });
+  assert.equal(r.lines.length, LAUNCHERS, r.stdout + r.stderr);
+  for (const line of r.lines) assert.deepEqual({ api: line.api, ok: line.ok, out: line.out }, { api: line.api, ok: true, out: '[1, 2]' });
+});
+
+test('report mode: the launch goes ahead with a warning (and the payload runs: report mode does not protect)', () => {
+  const r = runNode(['--require', REGISTER, APP, ws.evil, ws.marker], { env: guardEnv(ws, { PICKLE_GUARD_MODE: 'report' }), cwd: ws.dir });
+  const spawned = r.lines.find((l) => l.api === 'spawn python3');
+  assert.ok(spawned, r.stdout + r.stderr);
+  assert.equal(spawned.ok, true);
+  assert.equal(spawned.marker, true, 'report mode lets the load happen');
+  assert.match(r.stderr, /ViolationError: pickle-guard would block \(report mode\) child_process\.spawn of .*evil\.pkl/);
+  assert.match(r.stderr, /a Python child started by child_process\.spawn reported 1 import\(s\):\n\s+posix\.system/);
+});
+
+test('a path the guard cannot see (passed in an env var) is refused inside the Python child', () => {
+  const app = [
+    "const cp = require('node:child_process');",
+    "const r = cp.spawnSync('python3', ['-c', 'import pickle, os; pickle.load(open(os.environ[\"MODEL\"], \"rb\"))'],",
+    '  { env: { ...process.env, MODEL: process.argv[1] }, encoding: "utf8" });',
+    'console.log(JSON.stringify({ status: r.status, stderr: r.stderr }));',
+  ].join('\n');
+  const r = runNode(['--require', REGISTER, '-e', app, ws.evil], { env: guardEnv(ws), cwd: ws.dir });
+  const [result] = r.lines;
+  assert.ok(result, r.stdout + r.stderr);
+  assert.notEqual(result.status, 0, 'the unpickle raised inside python3');
+  assert.ok(!existsSync(ws.marker), 'the payload did not run');
+  assert.match(r.stderr, /a Python child started by child_process\.spawnSync refused 1 import\(s\):\n\s+posix\.system/);
+});
