@@ -20,9 +20,10 @@ function versionOf(exe: string): string | undefined {
 function interpreters(): Map<string, string> {
   const found = new Map<string, string>();
   const candidates: string[] = [];
-  for (let minor = 8; minor <= 14; minor++) candidates.push(`python3.${minor}`);
+  for (let minor = 6; minor <= 14; minor++) candidates.push(`python3.${minor}`);
+  candidates.push('python2.7');
   const pyenv = join(process.env.PYENV_ROOT ?? join(homedir(), '.pyenv'), 'versions');
-  if (existsSync(pyenv)) for (const v of readdirSync(pyenv)) candidates.push(join(pyenv, v, 'bin', 'python3'));
+  if (existsSync(pyenv)) for (const v of readdirSync(pyenv)) candidates.push(join(pyenv, v, 'bin', 'python'));
   for (const exe of candidates) {
     const version = versionOf(exe);
     if (version && !found.has(version)) found.set(version, exe);
@@ -78,6 +79,21 @@ describe('the bootstrap on each CPython version', () => {
       const r = runPython(SELF_CHECK, [join(tempDir(), 'PWNED')], child.env, { python: exe! });
       assert.equal(r.stdout, EXPECTED, r.stderr);
       assert.equal(child.afterExit().length, 5);
+    });
+  }
+  // Older interpreters cannot enforce (no audit hooks, no 3.8 syntax): the bootstrap
+  // disables unpickling there and tells the parent, rather than running unguarded.
+  for (const version of ['2.7', '3.6', '3.7']) {
+    const exe = found.get(version);
+    it(`python ${version} fails closed`, { skip: exe ? false : `python ${version} is not installed here` }, () => {
+      const child = preparePythonChild({ env: process.env, policy });
+      const code = 'import pickle\ntry:\n    pickle.loads(pickle.dumps(1)); print("LOADED")\nexcept pickle.UnpicklingError:\n    print("REFUSED")\n';
+      const r = runPython(code, [], child.env, { python: exe! });
+      assert.equal(r.stdout, 'REFUSED\n', r.stderr);
+      const violations = child.afterExit();
+      assert.equal(violations.length, 1);
+      assert.equal(violations[0]?.code, 'bootstrap-failed');
+      assert.match(violations[0]?.reason ?? '', new RegExp(`Python ${version.replace('.', '\\.')} is older than 3\\.8`));
     });
   }
 });
