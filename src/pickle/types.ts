@@ -141,6 +141,12 @@ export type AfterBuildHook = (
     source: ByteSource;
     /** Offset of the next opcode. */
     offset: number;
+    /**
+     * End offset of the FRAME the BUILD sits in, when that frame has bytes left after it.
+     * joblib reads array bytes from the file, not from the frame the Python unpickler has
+     * already buffered, so a reader must refuse a wrapper built mid-frame. Absent: not in a frame.
+     */
+    frameEnd?: number;
   },
 ) =>
   | undefined

@@ -1,0 +1,288 @@
+/**
+ * joblib pickles: the pickle machine plus joblib's out-of-band array reads.
+ *
+ * joblib's NumpyUnpickler (joblib/numpy_pickle.py, checked against joblib 1.2) overrides
+ * BUILD: when the object just built is a `NumpyArrayWrapper`, it reads the array from the
+ * file right there (`NumpyArrayWrapper.read_array`):
+ *   - object dtypes (`dtype.hasobject`): a whole nested `pickle.load(file)` (fresh memo);
+ *   - otherwise, when the wrapper has a non-None `numpy_array_alignment_bytes` attribute
+ *     (joblib >= 1.2): one padding-length byte and that many padding bytes; then
+ *     count * itemsize raw bytes, count = product of `shape` as int64 (1 for shape ()).
+ * Older wrappers (joblib < 0.10) read nothing inline: `NDArrayWrapper` loads an external
+ * file with `np.load(..., allow_pickle=True)` (we cannot scan it: refused), `ZNDArrayWrapper`
+ * an external zlib file of raw array bytes.
+ *
+ * The dtype is itself a symbolic `numpy.dtype(typestr, align, copy)` call with a BUILD state
+ * `(version, endian, subarray, names, fields, elsize, alignment, flags[, metadata])`. What
+ * NumPy (1.24, checked by experiment) takes from it: for flexible kinds S/U/V the itemsize
+ * is `elsize`; for the others the typestr decides; `hasobject` is `flags & 1`, verbatim.
+ * Anything we cannot compute exactly is an error (a violation), never a guess.
+ */
+import type { ByteSource } from '../io/byte-source.js';
+import { analyzePickleStream } from '../pickle/index.js';
+import type { AfterBuildHook, ImportRecord, MachineOptions, PickleStreamAnalysis, Value } from '../pickle/types.js';
+
+export type JoblibOptions = Omit<MachineOptions, 'afterBuild'>;
+
+/** Scans a (decompressed) joblib pickle stream the way joblib.load reads it. */
+export function analyzeJoblib(source: ByteSource, options: JoblibOptions = {}): PickleStreamAnalysis {
+  return analyzePickleStream(source, { ...options, afterBuild: joblibAfterBuild() });
+}
+
+type CallValue = Extract<Value, { k: 'call' }>;
+
+const NUMPY_ARRAY_WRAPPER = new Set([
+  'joblib.numpy_pickle.NumpyArrayWrapper',
+  'sklearn.externals.joblib.numpy_pickle.NumpyArrayWrapper',
+]);
+const ND_ARRAY_WRAPPER = new Set([
+  'joblib.numpy_pickle.NDArrayWrapper',
+  'joblib.numpy_pickle_compat.NDArrayWrapper',
+  'sklearn.externals.joblib.numpy_pickle.NDArrayWrapper',
+  'sklearn.externals.joblib.numpy_pickle_compat.NDArrayWrapper',
+]);
+const ZND_ARRAY_WRAPPER = new Set([
+  'joblib.numpy_pickle.ZNDArrayWrapper',
+  'joblib.numpy_pickle_compat.ZNDArrayWrapper',
+  'sklearn.externals.joblib.numpy_pickle.ZNDArrayWrapper',
+  'sklearn.externals.joblib.numpy_pickle_compat.ZNDArrayWrapper',
+]);
+const NUMPY_DTYPE = new Set([
+  'numpy.dtype',
+  'numpy.core.multiarray.dtype',
+  'numpy.core._multiarray_umath.dtype',
+  'numpy._core.multiarray.dtype',
+  'numpy._core._multiarray_umath.dtype',
+]);
+/** `NumpyArrayWrapper.__init__` parameters, in order (run only when the class itself is called). */
+const WRAPPER_INIT_PARAMS = ['subclass', 'shape', 'order', 'dtype', 'allow_mmap', 'numpy_array_alignment_bytes'];
+const WRAPPER_INIT_DEFAULTS: Record<string, Value> = {
+  allow_mmap: { k: 'bool', v: false },
+  numpy_array_alignment_bytes: { k: 'int', v: 16 },
+};
+const INT64_MAX = (1n << 63n) - 1n;
+
+type Answer = ReturnType<AfterBuildHook>;
+
+/**
+ * The BUILD hook for one stream. It remembers which wrappers were already read: a second
+ * BUILD on the same wrapper is refused, since joblib would read again if it came from the
+ * memo but not if it came from the stack (where the array replaced it), and we cannot tell.
+ */
+export function joblibAfterBuild(): AfterBuildHook {
+  const read = new WeakSet<object>();
+  return (ctx) => {
+    const { target } = ctx;
+    if (target.k !== 'call') return undefined;
+    const made = constructedClass(target, ctx.imports);
+    if (made === undefined) return undefined;
+    const kind = wrapperKind(made.cls);
+    if (kind === undefined) return undefined;
+    if (read.has(target)) {
+      return { error: `${made.cls} built a second time at offset ${ctx.offset}: joblib reads it again or not depending on where it came from` };
+    }
+    read.add(target);
+    if (ctx.frameEnd !== undefined && ctx.frameEnd > ctx.offset) {
+      return {
+        error: `${made.cls} built inside a FRAME that ends at ${ctx.frameEnd}: joblib would read its array after the frame, not at ${ctx.offset}`,
+      };
+    }
+    if ('error' in made) return { error: made.error };
+    const attrs = attributesOf(made, ctx.state);
+    if (typeof attrs === 'string') return { error: `${made.cls} at offset ${ctx.offset}: ${attrs}` };
+    if (kind === 'znd') return undefined; // reads an external file of raw bytes; nothing inline
+    if (kind === 'nd') {
+      const file = attrs.get('filename');
+      const name = file?.k === 'str' ? JSON.stringify(file.v) : 'an unknown file';
+      return {
+        error: `joblib < 0.10 NDArrayWrapper at offset ${ctx.offset} makes joblib load ${name} next to the model with np.load(allow_pickle=True); that file is not scanned`,
+      };
+    }
+    const answer = inlineArray(attrs, ctx.imports, ctx.source, ctx.offset);
+    return 'error' in answer ? { error: `NumpyArrayWrapper at offset ${ctx.offset}: ${answer.error}` } : answer;
+  };
+}
+
+function wrapperKind(cls: string): 'numpy' | 'nd' | 'znd' | undefined {
+  if (NUMPY_ARRAY_WRAPPER.has(cls)) return 'numpy';
+  if (ZND_ARRAY_WRAPPER.has(cls)) return 'znd';
+  if (ND_ARRAY_WRAPPER.has(cls)) return 'nd';
+  return undefined;
+}
+
+function globalName(v: Value | undefined, imports: readonly ImportRecord[]): string | undefined {
+  if (v?.k !== 'global') return undefined;
+  const imp = imports[v.imp];
+  return imp ? `${imp.module}.${imp.name}` : undefined;
+}
+
+type Construction =
+  | { cls: string; init?: Value }
+  /** A wrapper class made in a way whose attributes we cannot follow. */
+  | { cls: string; error: string };
+
+/**
+ * Which class an object was made of, and the `__init__` arguments when `__init__` ran:
+ * NEWOBJ/NEWOBJ_EX and copyreg's `_reconstructor`/`__newobj__` call `__new__` only;
+ * REDUCE/INST/OBJ on the class itself run `__init__` too.
+ */
+function constructedClass(target: CallValue, imports: readonly ImportRecord[]): Construction | undefined {
+  const fn = globalName(target.fn, imports);
+  if (fn === undefined) return undefined;
+  if (target.via === 'NEWOBJ' || target.via === 'NEWOBJ_EX') return { cls: fn };
+  if (target.via === 'REDUCE' && (fn === 'copyreg._reconstructor' || fn === 'copyreg.__newobj__' || fn === 'copyreg.__newobj_ex__')) {
+    if (target.args.k !== 'tuple') return undefined;
+    const cls = globalName(target.args.items[0], imports);
+    if (cls === undefined) return undefined;
+    if (fn === 'copyreg._reconstructor' && globalName(target.args.items[1], imports) !== 'builtins.object') {
+      return { cls, error: `made by copyreg._reconstructor with a base other than object` };
+    }
+    return { cls };
+  }
+  return { cls: fn, init: target.args };
+}
+
+/** The instance `__dict__` after `__init__` (if it ran) and pickle's default BUILD. */
+function attributesOf(made: { cls: string; init?: Value }, state: Value): Map<string, Value> | string {
+  const attrs = new Map<string, Value>();
+  if (made.init !== undefined) {
+    if (!NUMPY_ARRAY_WRAPPER.has(made.cls)) return 'its __init__ arguments are not read here';
+    const args = made.init;
+    if (args.k !== 'tuple' || args.omitted !== 0) return '__init__ arguments are not a known tuple';
+    if (args.items.length < 4 || args.items.length > WRAPPER_INIT_PARAMS.length) {
+      return `__init__ takes 4 to 6 arguments, got ${args.items.length}`;
+    }
+    WRAPPER_INIT_PARAMS.forEach((p, i) => {
+      const v = args.items[i] ?? WRAPPER_INIT_DEFAULTS[p];
+      if (v) attrs.set(p, v);
+    });
+  }
+  // pickle's load_build: state, or (state, slotstate); each a dict or falsy.
+  let dictState: Value = state;
+  let slotState: Value | undefined;
+  if (state.k === 'tuple' && state.items.length === 2 && state.omitted === 0) {
+    [dictState, slotState] = state.items as [Value, Value];
+  }
+  for (const part of [dictState, slotState]) {
+    if (part === undefined || isFalsy(part)) continue;
+    if (part.k !== 'dict') return `BUILD state is a ${part.k}, not a dict we can read`;
+    if (part.omitted !== 0) return 'BUILD state has more entries than are kept';
+    for (const [key, value] of part.entries) {
+      if (key.k === 'str') attrs.set(key.v, value);
+      else if (key.k === 'unknown') return 'BUILD state has a key we cannot read';
+    }
+  }
+  return attrs;
+}
+
+function isFalsy(v: Value): boolean {
+  if (v.k === 'none') return true;
+  if (v.k === 'bool') return !v.v;
+  if (v.k === 'dict') return v.entries.length === 0 && v.omitted === 0;
+  return false;
+}
+
+/** What `read_array` consumes right after the wrapper's BUILD. */
+function inlineArray(
+  attrs: Map<string, Value>,
+  imports: readonly ImportRecord[],
+  source: ByteSource,
+  offset: number,
+): { resume: number } | { nestedPickleAt: number } | { error: string } {
+  const count = elementCount(attrs.get('shape'));
+  if (typeof count === 'string') return { error: count };
+  const dtype = dtypeInfo(attrs.get('dtype'), imports);
+  if (typeof dtype === 'string') return { error: dtype };
+  if (dtype.hasObject) {
+    if (offset >= source.size) return { error: 'object array: the nested pickle joblib reads next is missing' };
+    return { nestedPickleAt: offset };
+  }
+  let start = offset;
+  const alignment = attrs.get('numpy_array_alignment_bytes');
+  if (alignment !== undefined && alignment.k !== 'none') {
+    if (alignment.k === 'unknown') return { error: 'numpy_array_alignment_bytes is a value we cannot read' };
+    const pad = source.read(offset, 1)[0];
+    if (pad === undefined) return { error: 'the padding-length byte lies past the end of the stream' };
+    start = offset + 1 + pad;
+  }
+  if (dtype.itemsize === 0) return { error: 'dtype itemsize is 0 (joblib fails dividing by it)' };
+  const end = BigInt(start) + count * BigInt(dtype.itemsize);
+  if (end > BigInt(source.size)) {
+    return { error: `array data needs ${end - BigInt(offset)} bytes after offset ${offset}, only ${source.size - offset} are left` };
+  }
+  return { resume: Number(end) };
+}
+
+/** `numpy.multiply.reduce` of the shape as int64; overflow and negatives are errors here. */
+function elementCount(shape: Value | undefined): bigint | string {
+  if (shape === undefined) return 'no shape attribute';
+  if ((shape.k !== 'tuple' && shape.k !== 'list') || shape.omitted !== 0) return `shape is a ${shape.k}, not a tuple we can read`;
+  let count = 1n;
+  for (const dim of shape.items) {
+    if (dim.k !== 'int') return `shape holds a ${dim.k}, not an int`;
+    const n = BigInt(dim.v);
+    if (n < 0n) return `shape holds a negative dimension ${n}`;
+    count *= n;
+    if (count > INT64_MAX) return 'shape product overflows int64';
+  }
+  return count;
+}
+
+interface DtypeInfo {
+  itemsize: number;
+  hasObject: boolean;
+}
+
+/** Item sizes of the non-flexible typestrs `dtype.__reduce__` writes (64-bit CPython). */
+const FIXED_SIZES: Record<string, number> = {
+  b1: 1, i1: 1, i2: 2, i4: 4, i8: 8, u1: 1, u2: 2, u4: 4, u8: 8,
+  f2: 2, f4: 4, f8: 8, f16: 16, c8: 8, c16: 16, c32: 32,
+  M8: 8, m8: 8, O4: 8, O8: 8,
+};
+
+function dtypeInfo(v: Value | undefined, imports: readonly ImportRecord[]): DtypeInfo | string {
+  if (v === undefined) return 'no dtype attribute';
+  if (v.k !== 'call') return `dtype is a ${v.k}, not a numpy.dtype(...) call`;
+  const fn = globalName(v.fn, imports);
+  if (fn === undefined || !NUMPY_DTYPE.has(fn)) return `dtype is made by ${fn ?? 'a computed callable'}, not numpy.dtype`;
+  return dtypeFromCall(v);
+}
+
+function dtypeFromCall(v: CallValue): DtypeInfo | string {
+  if (v.kwargs !== undefined) return 'numpy.dtype called with keyword arguments';
+  if (v.args.k !== 'tuple' || v.args.items.length < 1 || v.args.items.length > 3) return 'numpy.dtype arguments are not (typestr, align, copy)';
+  const typestr = v.args.items[0]!;
+  if (typestr.k !== 'str') return `dtype built from a ${typestr.k}, not a type string`;
+  const m = /^[<>|=]?([a-zA-Z])(\d*)$/.exec(typestr.v);
+  if (!m) return `dtype ${JSON.stringify(typestr.v)} is not a type string we size`;
+  const kind = m[1]!;
+  const digits = m[2]!;
+  const flexible = kind === 'S' || kind === 'U' || kind === 'V';
+  let itemsize: number;
+  if (flexible) {
+    if (digits === '') return `dtype ${JSON.stringify(typestr.v)} has no size`;
+    itemsize = Number(digits) * (kind === 'U' ? 4 : 1);
+  } else {
+    const fixed = FIXED_SIZES[kind + digits];
+    if (fixed === undefined) return `dtype ${JSON.stringify(typestr.v)} is not one we can size`;
+    itemsize = fixed;
+  }
+  let hasObject = kind === 'O';
+  const state = v.state;
+  if (state !== undefined) {
+    if (state.k !== 'tuple' || state.omitted !== 0) return 'dtype state is not a tuple';
+    const [version, , , , , elsize, , flags] = state.items;
+    const v = version?.k === 'int' ? Number(version.v) : undefined;
+    const versionOk = (v === 3 && state.items.length === 8) || (v === 4 && state.items.length === 9);
+    if (!versionOk) return 'dtype state is not the version 3/4 form numpy writes';
+    if (flags?.k !== 'int') return 'dtype state flags are not an int';
+    hasObject = (BigInt(flags.v) & 1n) === 1n;
+    if (flexible) {
+      if (elsize?.k !== 'int') return 'dtype state elsize is not an int';
+      const size = BigInt(elsize.v);
+      if (size < 0n || size > BigInt(Number.MAX_SAFE_INTEGER)) return `dtype state elsize ${size} is out of range`;
+      itemsize = Number(size);
+    }
+  }
+  return { itemsize, hasObject };
+}
