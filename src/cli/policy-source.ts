@@ -1,13 +1,10 @@
 /**
  * How the CLI obtains its policy. One function, so the main thread and scan workers
- * (which cannot receive a Policy object: it holds functions) resolve it the same way.
- *
- * PLACEHOLDER until the policy layer's `resolvePolicy` lands: an empty allow-list,
- * which blocks every import (fail closed), and no policy files.
+ * (which cannot receive a Policy object: it holds functions) resolve it the same way:
+ * --policy FILE, else $PICKLE_GUARD_POLICY, else a discovered project file, else the
+ * `default` preset. An invalid policy throws PolicyError (exit 2), never a weaker policy.
  */
-import { UsageError } from '../errors.js';
-import { policyFromList } from '../policy/exact-list.js';
-import type { Policy } from '../policy/types.js';
+import { resolvePolicy, type LoadedPolicy } from '../policy/index.js';
 
 /** Plain data (it crosses into worker threads). */
 export interface PolicyRequest {
@@ -16,9 +13,10 @@ export interface PolicyRequest {
   env: Record<string, string | undefined>;
 }
 
-export function loadPolicy(request: PolicyRequest): Policy {
-  if (request.explicit !== undefined) {
-    throw new UsageError('--policy: policy files are not supported by this build yet');
-  }
-  return policyFromList([], 'empty allow-list (policy layer not available in this build)');
+export function loadPolicy(request: PolicyRequest): LoadedPolicy {
+  return resolvePolicy({
+    cwd: request.cwd,
+    env: request.env,
+    ...(request.explicit !== undefined ? { explicit: request.explicit } : {}),
+  });
 }

@@ -259,7 +259,7 @@ export function decompile(analysis: PickleStreamAnalysis, options: DecompileOpti
     for (const { imp, text } of named.lines) {
       const reasons = reasonsAt(imp.offset);
       const why = blocked.get(imp.index);
-      if (why && !reasons.includes(why)) reasons.push(why);
+      if (why && reasons.length === 0) reasons.push(why); // findings at the offset already say why
       lines.push({ kind: 'import', text, offset: imp.offset, violations: reasons });
     }
     const r = new Renderer(named.expr, analysis.imports, options);

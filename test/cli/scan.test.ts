@@ -15,7 +15,8 @@ before(() => {
   writeFileSync(join(tree, 'nested/deeper/weights.bin'), stackGlobalPickle('subprocess', 'check_output', 'id'));
   writeFileSync(join(tree, 'nested/plain.data'), plainDictPickle()); // protocol 2: sniffed by content
   writeFileSync(join(tree, 'notes.txt'), 'not a model\n');
-  writeFileSync(join(tree, 'nested/proto0.txt'), osSystemPickle('id', 0)); // protocol 0 has no magic
+  writeFileSync(join(tree, 'nested/proto0.txt'), osSystemPickle('id', 0)); // protocol 0: sniffed by its GLOBAL line
+  writeFileSync(join(tree, 'nested/readme.md'), '# hello\n');
   mkdirSync(join(tree, '.git'));
   writeFileSync(join(tree, '.git/obj'), plainDictPickle());
   symlinkSync(join(tree, 'nested'), join(tree, 'loop')); // a link to a directory is not followed
@@ -73,30 +74,59 @@ test('a missing path exits 2 even when other files are blocked', () => {
   assert.equal(missing?.error?.code, 'ERR_PICKLE_GUARD_IO');
 });
 
-test('directories: content-sniffed files are scanned, others skipped, .git and linked directories not walked', () => {
+const SNIFFED = ['evil.pkl', 'nested/deeper/weights.bin', 'nested/plain.data', 'nested/proto0.txt'];
+
+test('directories: content-sniffed files are scanned whatever their name, text skipped, .git and linked directories not walked', () => {
   const { status, doc } = scanJson(['.']);
   assert.equal(status, 1);
-  assert.deepEqual(
-    doc.results.map((r) => r.path),
-    ['evil.pkl', 'nested/deeper/weights.bin', 'nested/plain.data'],
-  );
+  assert.deepEqual(doc.results.map((r) => r.path), SNIFFED);
+  const proto0 = doc.results.find((r) => r.path === 'nested/proto0.txt');
+  assert.equal(proto0?.verdict, 'blocked');
+  assert.ok(proto0?.findings.some((f) => f.module === 'os' && f.name === 'system'));
 });
 
-test('--include adds files by glob (protocol 0 has no magic), --exclude removes them', () => {
-  const inc = scanJson(['.', '--include', '*.txt', '--exclude', 'notes.txt']);
-  assert.deepEqual(
-    inc.doc.results.map((r) => r.path),
-    ['evil.pkl', 'nested/deeper/weights.bin', 'nested/plain.data', 'nested/proto0.txt'],
-  );
+test('--include adds files by glob, --exclude removes them (and wins)', () => {
+  const inc = scanJson(['.', '--include', '*.{txt,md}', '--exclude', 'notes.txt']);
+  assert.deepEqual(inc.doc.results.map((r) => r.path), [...SNIFFED.slice(0, 3), 'nested/proto0.txt', 'nested/readme.md']);
+  const md = inc.doc.results.find((r) => r.path === 'nested/readme.md');
+  assert.equal(md?.verdict, 'allowed', 'text that fails before any import can run is allowed (not-a-pickle)');
+  assert.ok(md?.findings.every((f) => f.code === 'not-a-pickle' || f.code === 'no-pickle'));
   const exc = scanJson(['.', '--exclude', 'nested/**']);
   assert.deepEqual(exc.doc.results.map((r) => r.path), ['evil.pkl']);
+});
+
+test('a benign pickle is allowed with exit 0, and globals are reported as CPython resolves them', () => {
+  const { status, doc } = scanJson(['nested/plain.data']);
+  assert.equal(status, 0);
+  assert.equal(doc.results[0]?.verdict, 'allowed');
+  const sg = scanJson(['nested/deeper/weights.bin']);
+  assert.equal(sg.status, 1);
+  const g = (sg.doc.results[0] as unknown as { globals: Array<{ module: string; name: string; opcode: string; uses: string[] }> }).globals;
+  assert.deepEqual(g.map((x) => [x.module, x.name, x.opcode, x.uses]), [['subprocess', 'check_output', 'STACK_GLOBAL', ['call:REDUCE']]]);
+});
+
+test('--policy: a project file allows what it lists; an invalid one exits 2 and names the line', () => {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'ok.yaml'), 'version: 1\nextends: [default]\nallow:\n  - mylab.Net\n');
+  writeFileSync(join(dir, 'bad.yaml'), 'version: 1\nallow:\n  - mylab.Net\nbogus: 1\n');
+  // NEWOBJ of mylab.Net with no arguments, protocol 2.
+  writeFileSync(join(dir, 'net.pkl'), Buffer.from('\x80\x02cmylab\nNet\n)\x81.', 'latin1'));
+  assert.equal(cli(['scan', 'net.pkl'], { cwd: dir }).status, 1, 'the default preset does not know mylab.Net');
+  const ok = cli(['scan', '--policy', 'ok.yaml', 'net.pkl'], { cwd: dir });
+  assert.equal(ok.status, 0, ok.stdout + ok.stderr);
+  assert.match(ok.stdout, /Policy: .*ok\.yaml/);
+  const viaEnv = cli(['scan', 'net.pkl'], { cwd: dir, env: { PICKLE_GUARD_POLICY: join(dir, 'ok.yaml') } });
+  assert.equal(viaEnv.status, 0);
+  const bad = cli(['scan', '--policy', 'bad.yaml', 'net.pkl'], { cwd: dir });
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /bad\.yaml:4/);
 });
 
 test('JSON output validates against schema/report.schema.json', () => {
   const { doc } = scanJson(['.', 'missing.pkl']);
   const v = reportValidator();
   assert.equal(v(doc), true, errorsOf(v));
-  assert.equal(doc.results.length, 4);
+  assert.equal(doc.results.length, SNIFFED.length + 1);
 });
 
 test('--jobs 2 (worker threads) gives the same results as --jobs 1', () => {
@@ -104,7 +134,7 @@ test('--jobs 2 (worker threads) gives the same results as --jobs 1', () => {
   const two = scanJson(['.', '--jobs', '2', '--include', '*.txt']);
   assert.equal(two.status, one.status);
   assert.deepEqual(two.doc, one.doc);
-  assert.equal(two.doc.results.length, 5);
+  assert.equal(two.doc.results.length, SNIFFED.length + 1); // notes.txt via --include
 });
 
 test('SARIF output validates against the SARIF 2.1.0 schema, with rule ids, members and offsets', () => {
