@@ -99,3 +99,48 @@ describe('tar', () => {
     assert.deepEqual(codes(record(tar.subarray(0, 1024)).analysis), ['container-malformed@']);
   });
 });
+
+describe('torch tar with the real pickle machine', () => {
+  const i64 = (n: number): string => Buffer.from(new BigInt64Array([BigInt(n)]).buffer).toString('latin1');
+  const i32 = (n: number): string => Buffer.from(new Int32Array([n]).buffer).toString('latin1');
+  const storageRecord = '\x80\x02X\x01\x00\x00\x00kX\x03\x00\x00\x00cpuctorch\nFloatStorage\n\x87.';
+  // Raw float data that happens to look like a pickle: it must be skipped, not scanned.
+  const storageData = i64(4) + EVIL.slice(0, 16);
+  const storages = '\x80\x02K\x01.' + storageRecord + storageData + '\x80\x02]q\x00.';
+  const tensors = '\x80\x02K\x01.' + '\x80\x02X\x01\x00\x00\x00t.' + '\x80\x02X\x01\x00\x00\x00k.' + i32(1) + i32(0) + i64(4) + i64(1) + i64(0);
+
+  it('walks storages and tensors record by record, skipping raw data, and scans the pickle member', async () => {
+    const { analyzeContainer } = await import('../../src/formats/index.js');
+    const tar = writeTar([
+      { name: 'sys_info', data: '\x80\x02}q\x00.' },
+      { name: 'storages', data: storages },
+      { name: 'tensors', data: tensors },
+      { name: 'pickle', data: EVIL },
+    ]);
+    const analysis = analyzeContainer(bufferSource(tar));
+    assert.equal(analysis.format, 'torch-tar');
+    assert.deepEqual(analysis.findings, []);
+    const perMember = analysis.streams.map((s) => [s.member, s.analysis.pickles.map((p) => [p.start, p.end]), s.analysis.imports.map((i) => `${i.module}.${i.name}`)]);
+    const a = 5; // '\x80\x02K\x01.'
+    const b = a + storageRecord.length;
+    const c = b + storageData.length;
+    assert.deepEqual(perMember, [
+      ['sys_info', [[0, 6]], []],
+      ['storages', [[0, a]], []],
+      ['storages', [[a, b]], ['torch.FloatStorage']],
+      ['storages', [[c, c + 6]], []],
+      ['tensors', [[0, 5]], []],
+      ['tensors', [[5, 14]], []],
+      ['tensors', [[14, 23]], []],
+      ['pickle', [[0, EVIL.length]], ['posix.system']],
+    ]);
+  });
+
+  it('fails closed when a storage class is unknown (its data length cannot be known)', async () => {
+    const { analyzeContainer } = await import('../../src/formats/index.js');
+    const bad = storages.replace('FloatStorage', 'MagicStorage');
+    const tar = writeTar([{ name: 'storages', data: bad }, { name: 'tensors', data: tensors }, { name: 'pickle', data: EVIL }]);
+    const analysis = analyzeContainer(bufferSource(tar));
+    assert.deepEqual(analysis.findings.map((f) => `${f.code}@${f.member}`), ['container-malformed@storages']);
+  });
+});

@@ -195,3 +195,19 @@ describe('torch zip (miniz semantics)', () => {
     assert.deepEqual(codes(analysis), ['container-malformed@']);
   });
 });
+
+describe('torch zip evasions through the real pickle machine', () => {
+  it('finds the payload import in the member torch reads, whatever the local header says', async () => {
+    const { analyzeContainer } = await import('../../src/formats/index.js');
+    const { bufferSource } = await import('../../src/io/byte-source.js');
+    const zip = writeZip([
+      { name: 'arch/data.pkl', localName: 'arch/data.pkx', localFlags: 1, method: 8, data: L(EVIL) },
+      { name: 'arch/data/0', data: L(EVIL) },
+    ]);
+    const analysis = analyzeContainer(bufferSource(zip));
+    assert.deepEqual(
+      analysis.streams.map((s) => [s.member, s.analysis.imports.map((i) => `${i.module}.${i.name}`)]),
+      [['arch/data.pkl', ['posix.system']]],
+    );
+  });
+});
