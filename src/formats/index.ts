@@ -22,6 +22,7 @@ import {
   type ScanContext,
 } from './context.js';
 import { decompressInto } from './decompress.js';
+import { scanRawPickle } from './raw-pickle.js';
 import { analyzeNpy } from './npy.js';
 import { looksLikePickle, sniff, sniffHead, SNIFF_BYTES, type Sniffed } from './sniff.js';
 import { isRegular, isTorchTar, memberSource, readTar, TORCH_TAR_MEMBERS } from './tar.js';
@@ -94,9 +95,9 @@ function analyzeNode(ctx: ScanContext, place: Place, source: ByteSource, head: S
       return { format: 'torch-legacy' };
     case 'pickle':
     case 'unknown': {
-      const analysis = scanPickle(ctx, place, 'pickle', source);
+      const { analysis, format } = scanRawPickle(ctx, place, source, 'pickle');
       const nothingRan = analysis.imports.length === 0 && analysis.findings.some((f) => f.code === 'not-a-pickle');
-      return { format: head.kind === 'unknown' && nothingRan ? 'unknown' : 'pickle' };
+      return { format: head.kind === 'unknown' && nothingRan ? 'unknown' : format };
     }
   }
 }
@@ -114,7 +115,7 @@ function analyzeTar(ctx: ScanContext, place: Place, source: ByteSource): Contain
   const head = source.read(0, SNIFF_BYTES).slice();
   // tarfile only checks header checksums, so the same bytes may also start a pickle
   // (np.load and joblib would unpickle them): scan that reading too.
-  if (looksLikePickle(head)) scanPickle(ctx, place, 'pickle', source);
+  if (looksLikePickle(head)) scanRawPickle(ctx, place, source, 'pickle');
   const result = readTar(source, ctx.budget.members);
   if (result.ok === 'too-many') {
     takeMembers(ctx, place, ctx.budget.members + 1);
@@ -139,7 +140,7 @@ function analyzeTar(ctx: ScanContext, place: Place, source: ByteSource): Contain
     }
     const bytes = memberSource(source, member);
     const inner = sniffHead(bytes.read(0, SNIFF_BYTES).slice());
-    if (inner.kind === 'pickle' || inner.kind === 'torch-legacy') scanPickle(ctx, here, torch ? 'torch-tar' : 'tar', bytes);
+    if (inner.kind === 'pickle' || inner.kind === 'torch-legacy') scanRawPickle(ctx, here, bytes, torch ? 'torch-tar' : 'tar');
     else if (inner.kind !== 'unknown') nested(ctx, here, bytes, inner);
   }
   return torch ? 'torch-tar' : 'tar';

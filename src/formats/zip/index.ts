@@ -6,6 +6,7 @@
  */
 import type { ByteSource } from '../../io/byte-source.js';
 import { childPlace, decompressCap, report, reportLimit, scanPickle, spendDecompressed, takeMembers, type Place, type ScanContext } from '../context.js';
+import { scanRawPickle } from '../raw-pickle.js';
 import { sniffHead, SNIFF_BYTES, type Sniffed } from '../sniff.js';
 import type { ContainerFormat } from '../types.js';
 import { readDirectory, type ZipEntry } from './directory.js';
@@ -133,6 +134,6 @@ function readAndScan(
     return;
   }
   const head = sniffHead(opened.source.read(0, SNIFF_BYTES).slice());
-  if (head.kind === 'pickle' || head.kind === 'torch-legacy') scanPickle(ctx, here, format, opened.source);
+  if (head.kind === 'pickle' || head.kind === 'torch-legacy') scanRawPickle(ctx, here, opened.source, format);
   else if (head.kind !== 'unknown') nested(ctx, here, opened.source, head);
 }
