@@ -366,7 +366,7 @@ def _audit(event, args):
     if module == PROBE_MODULE:
         return
     if module == EXT_MODULE:
-        _refuse_extension(None, name)
+        _refuse_extension(None, int(name))
         return
     if _policy.check(module, name).allowed:
         return

@@ -16,6 +16,7 @@ import re
 FORMAT = "pickle-guard/python-policy"
 VERSION = 1
 _SUGGESTION_MARK = "If you trust this model, add to the policy's allow list: "
+_CACHE_SIZE = 4096
 _YAML_PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_.:]*")
 
 
@@ -74,12 +75,23 @@ class Policy(object):
         self.dangerous_prefixes = tuple(dangerous_prefixes)
         # Why the policy could not be used; then every import is refused.
         self.broken = broken
+        # Decisions are pure functions of (module, name, origin): remember recent ones.
+        self._cache = {}
 
     # -- the decision --------------------------------------------------------------------
 
     def check(self, module, name, origin="import"):
         """Decide one import as find_class resolves it (Python-2 names already mapped).
         origin 'getattr': `Class.NAME` derived from a constrained builtins.getattr call."""
+        key = (module, name, origin)
+        decision = self._cache.get(key)
+        if decision is None:
+            if len(self._cache) >= _CACHE_SIZE:
+                self._cache.clear()
+            decision = self._cache[key] = self._decide(module, name, origin)
+        return decision
+
+    def _decide(self, module, name, origin):
         full = module + "." + name
         if self.broken is not None:
             return Decision(False, "global-not-allowed",
