@@ -1,17 +1,66 @@
 /** `pickle-guard explain FILE`: what each pickle in a file would do, with blocked lines marked. */
+import { parseArgs } from 'node:util';
 import { ScanIOError, UsageError } from '../errors.js';
 import { isViolation, type Finding } from '../findings.js';
-import { analyzeContainer } from '../formats/index.js';
+import { analyzeContainerWith } from '../formats/index.js';
 import type { ScannedStream } from '../formats/types.js';
 import { withFileSource, type ByteSource } from '../io/byte-source.js';
 import { decompile, type DecompiledLine } from '../pickle/decompile.js';
-import { disassemble } from '../pickle/disasm.js';
+import { disassemble, type DisasmLine } from '../pickle/disasm.js';
+import { analyzePickleStream } from '../pickle/index.js';
+import type { PickleStreamAnalysis, Value } from '../pickle/types.js';
 import type { ScanReport } from '../scan/report.js';
 import { buildReport } from '../scan/verdict.js';
-import { parseArgs } from 'node:util';
 import { usage } from './args.js';
 import { paint, type CliIO, type Paint } from './io.js';
 import { loadPolicy } from './policy-source.js';
+
+/** What explain keeps of one stream while its bytes are still readable. */
+interface StreamView {
+  /** Copies of the small bytes payloads the decompiler shows as literals, by offset. */
+  payloads: Map<number, Uint8Array>;
+  disasm?: DisasmLine[];
+}
+
+const MAX_LITERAL = 200;
+
+/** Copies the bytes payloads up to MAX_LITERAL long that the effects reference. */
+function snapshotPayloads(analysis: PickleStreamAnalysis, source: ByteSource): Map<number, Uint8Array> {
+  const out = new Map<number, Uint8Array>();
+  const seen = new Set<object>();
+  const visit = (v: Value | undefined): void => {
+    if (!v || seen.has(v)) return;
+    seen.add(v);
+    switch (v.k) {
+      case 'bytes':
+        if (v.length <= MAX_LITERAL) out.set(v.offset, source.read(v.offset, v.length).slice());
+        break;
+      case 'tuple':
+      case 'list':
+      case 'set':
+      case 'frozenset':
+        v.items.forEach(visit);
+        break;
+      case 'dict':
+        for (const [k, x] of v.entries) (visit(k), visit(x));
+        break;
+      case 'call':
+        (visit(v.fn), visit(v.args), visit(v.kwargs), visit(v.state));
+        break;
+      case 'persid':
+        visit(v.pid);
+        break;
+    }
+  };
+  for (const e of analysis.effects ?? []) {
+    if (e.k === 'call') visit(e.value);
+    else if (e.k === 'build') (visit(e.target), visit(e.state));
+    else if (e.k === 'setitem') (visit(e.target), visit(e.key), visit(e.value));
+    else if (e.k === 'append') (visit(e.target), visit(e.value));
+    else visit(e.value);
+  }
+  return out;
+}
 
 function sameMember(f: Finding, member: string): boolean {
   return (f.member ?? '') === member;
@@ -36,29 +85,41 @@ function blockedImports(stream: ScannedStream, report: ScanReport): Map<number, 
     const g = report.globals.find(
       (x) => x.member === stream.member && x.offset === imp.offset && x.module === imp.module && x.name === imp.name,
     );
-    if (g && !g.allowed) blocked.set(imp.index, `${g.decision}`);
+    if (g && !g.allowed) blocked.set(imp.index, g.decision);
   }
   return blocked;
 }
 
-function renderLines(lines: readonly DecompiledLine[], p: Paint): string[] {
+interface Marked {
+  offset?: number;
+  text: string;
+  violations: readonly string[];
+  dim?: boolean;
+}
+
+function renderMarked(lines: readonly Marked[], p: Paint): string[] {
   const width = Math.max(4, ...lines.map((l) => String(l.offset ?? '').length));
   return lines.map((l) => {
-    const gutter = `${l.violations.length > 0 ? p.red('!') : ' '} ${String(l.offset ?? '').padStart(width)} | `;
-    const text = l.kind === 'comment' ? p.dim(l.text) : l.violations.length > 0 ? p.red(l.text) : l.text;
+    const blocked = l.violations.length > 0;
+    const gutter = `${blocked ? p.red('!') : ' '} ${String(l.offset ?? '').padStart(width)} | `;
+    const text = l.dim ? p.dim(l.text) : blocked ? p.red(l.text) : l.text;
     const why = l.violations.map((v) => `\n${' '.repeat(width + 2)} |     ${p.red(`^ BLOCKED ${v.split('\n')[0]}`)}`).join('');
     return `${gutter}${text}${why}`;
   });
 }
 
-/** Findings no line shows (no offset, or an offset no line carries). */
-function unplaced(report: ScanReport, member: string, lines: readonly DecompiledLine[]): Finding[] {
-  const shown = new Set(lines.filter((l) => l.violations.length > 0).map((l) => l.offset));
-  return report.findings.filter((f) => sameMember(f, member) && (f.offset === undefined || !shown.has(f.offset)));
+function fromDecompiled(lines: readonly DecompiledLine[]): Marked[] {
+  return lines.map((l) => ({ ...(l.offset !== undefined ? { offset: l.offset } : {}), text: l.text, violations: l.violations, dim: l.kind === 'comment' }));
 }
 
-function copyReader(source: ByteSource): (offset: number, length: number) => Uint8Array {
-  return (offset, length) => source.read(offset, length).slice();
+function fromDisasm(lines: readonly DisasmLine[], marks: ReadonlyMap<number, readonly string[]>): Marked[] {
+  // The listing already shows offsets in its own column.
+  return lines.map((l) => ({ text: l.text, violations: l.offset !== undefined ? (marks.get(l.offset) ?? []) : [], dim: l.offset === undefined && !l.error }));
+}
+
+/** Findings no line shows (no offset, or an offset no line carries). */
+function unplaced(report: ScanReport, member: string, shownOffsets: ReadonlySet<number | undefined>): Finding[] {
+  return report.findings.filter((f) => sameMember(f, member) && (f.offset === undefined || !shownOffsets.has(f.offset)));
 }
 
 export async function explainCommand(argv: string[], io: CliIO): Promise<number> {
@@ -81,55 +142,73 @@ export async function explainCommand(argv: string[], io: CliIO): Promise<number>
   const p = paint(io.color && !values['no-color']);
   const abs = path.startsWith('/') ? path : `${io.cwd}/${path}`;
 
-  let opened = false;
-  const out: string[] = [];
-  let verdict: ScanReport['verdict'];
+  // The container layer hands each pickle stream to this machine, in the order the
+  // streams are reported; keep what needs the stream's bytes before they go away.
+  const views: StreamView[] = [];
+  const machine = (source: ByteSource, options: Parameters<typeof analyzePickleStream>[1]) => {
+    const analysis = analyzePickleStream(source, options);
+    const view: StreamView = { payloads: snapshotPayloads(analysis, source) };
+    if (values.disasm) {
+      const starts = analysis.pickles.length > 0 ? analysis.pickles.map((x) => x.start) : [options?.start ?? 0];
+      view.disasm = disassemble(source, starts);
+    }
+    views.push(view);
+    return analysis;
+  };
+
+  let analysisResult: ReturnType<typeof analyzeContainerWith>;
   try {
-    verdict = withFileSource(abs, (source) => {
-      opened = true;
-      const analysis = analyzeContainer(source, { recordEffects: true });
-      const report = buildReport(analysis, policy, path);
-      const streams = analysis.streams.filter((s) => values.member === undefined || s.member === values.member);
-      if (values.member !== undefined && streams.length === 0) {
-        const known = analysis.streams.map((s) => s.member || '(the file itself)').join(', ');
-        throw new UsageError(`no pickle stream in member ${JSON.stringify(values.member)}; streams: ${known || 'none'}`);
-      }
-      out.push(p.bold(`${path}: ${report.format}${report.compression ? ` (${report.compression})` : ''}, ${report.verdict === 'allowed' ? p.green('allowed') : p.red('blocked')} by ${report.policy.source}`));
-      for (const stream of streams) {
-        out.push('', p.bold(`== ${stream.member || '(file)'} [${stream.format}] ==`));
-        // Container members are read from the container's own bytes; payload literals
-        // are shown only for the file itself, where offsets are file offsets.
-        const readBytes = stream.member === '' ? copyReader(source) : undefined;
-        if (values.disasm) {
-          out.push(...disassemble(source, stream, readBytes));
-          continue;
-        }
-        const lines = decompile(stream.analysis, {
-          marks: marksFor(report, stream.member),
-          blockedImports: blockedImports(stream, report),
-          ...(readBytes ? { readBytes } : {}),
-        });
-        out.push(...renderLines(lines, p));
-        const rest = unplaced(report, stream.member, lines);
-        if (rest.length > 0) {
-          out.push('', 'other findings:');
-          for (const f of rest) {
-            const tag = isViolation(f.code) ? p.red(f.code) : p.dim(f.code);
-            out.push(`  ${tag}${f.offset !== undefined ? ` at ${f.offset}` : ''}: ${f.message.split('\n')[0]}`);
-          }
-        }
-      }
-      const containerFindings = report.findings.filter((f) => !analysis.streams.some((s) => sameMember(f, s.member)));
-      if (values.member === undefined && containerFindings.length > 0) {
-        out.push('', 'container findings:');
-        for (const f of containerFindings) out.push(`  ${isViolation(f.code) ? p.red(f.code) : p.dim(f.code)} ${f.member ?? ''}: ${f.message}`);
-      }
-      return report.verdict;
-    });
+    analysisResult = withFileSource(abs, (source) => analyzeContainerWith(source, { recordEffects: true }, machine));
   } catch (err) {
-    if (!opened) throw new ScanIOError(path, `cannot open (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { cause: err });
-    throw err;
+    throw new ScanIOError(path, `cannot open (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { cause: err });
+  }
+  const analysis = analysisResult;
+  const report = buildReport(analysis, policy, path);
+  const chosen = analysis.streams.map((s, i) => ({ stream: s, view: views[i] })).filter((x) => values.member === undefined || x.stream.member === values.member);
+  if (values.member !== undefined && chosen.length === 0) {
+    const known = analysis.streams.map((s) => s.member || '(the file itself)').join(', ');
+    throw new UsageError(`no pickle stream in member ${JSON.stringify(values.member)}; streams: ${known || 'none'}`);
+  }
+
+  const out: string[] = [];
+  const verdict = report.verdict === 'allowed' ? p.green('allowed') : p.red('blocked');
+  out.push(p.bold(`${path}: ${report.format}${report.compression ? ` (${report.compression})` : ''}, ${verdict} by ${report.policy.source}`));
+  for (const { stream, view } of chosen) {
+    out.push('', p.bold(`== ${stream.member || '(file)'} [${stream.format}] ==`));
+    const marks = marksFor(report, stream.member);
+    let marked: Marked[];
+    if (values.disasm) {
+      marked = fromDisasm(view?.disasm ?? [], marks);
+    } else {
+      const payloads = view?.payloads ?? new Map<number, Uint8Array>();
+      marked = fromDecompiled(
+        decompile(stream.analysis, {
+          marks,
+          blockedImports: blockedImports(stream, report),
+          maxLiteral: MAX_LITERAL,
+          readBytes: (offset, length) => payloads.get(offset)?.subarray(0, length) ?? new Uint8Array(0),
+        }),
+      );
+    }
+    out.push(...renderMarked(marked, p));
+    const shown = new Set(marked.filter((l) => l.violations.length > 0).map((l) => l.offset));
+    if (values.disasm) for (const l of view?.disasm ?? []) if (l.offset !== undefined && marks.has(l.offset)) shown.add(l.offset);
+    const rest = unplaced(report, stream.member, shown);
+    if (rest.length > 0) {
+      out.push('', 'other findings:');
+      for (const f of rest) {
+        const tag = isViolation(f.code) ? p.red(f.code) : p.dim(f.code);
+        out.push(`  ${tag}${f.offset !== undefined ? ` at ${f.offset}` : ''}: ${f.message.split('\n')[0]}`);
+      }
+    }
+  }
+  const containerFindings = report.findings.filter((f) => !analysis.streams.some((s) => sameMember(f, s.member)));
+  if (values.member === undefined && containerFindings.length > 0) {
+    out.push('', 'container findings:');
+    for (const f of containerFindings) {
+      out.push(`  ${isViolation(f.code) ? p.red(f.code) : p.dim(f.code)}${f.member ? ` ${f.member}` : ''}: ${f.message.split('\n')[0]}`);
+    }
   }
   io.out(`${out.join('\n')}\n`);
-  return verdict === 'allowed' ? 0 : 1;
+  return report.verdict === 'allowed' ? 0 : 1;
 }

@@ -37,11 +37,13 @@ const MAX_DEPTH = 32;
 /** Python's repr of a str, single-quoted. */
 export function pyStr(s: string, max = Infinity): string {
   const cut = s.length > max ? s.slice(0, max) : s;
-  let out = "'";
+  // Like repr(): double quotes when the text has ' but no ".
+  const quote = cut.includes("'") && !cut.includes('"') ? '"' : "'";
+  let out = quote;
   for (const ch of cut) {
     const c = ch.codePointAt(0) ?? 0;
     if (ch === '\\') out += '\\\\';
-    else if (ch === "'") out += "\\'";
+    else if (ch === quote) out += `\\${quote}`;
     else if (ch === '\n') out += '\\n';
     else if (ch === '\r') out += '\\r';
     else if (ch === '\t') out += '\\t';
@@ -49,7 +51,7 @@ export function pyStr(s: string, max = Infinity): string {
     else if (c >= 0xd800 && c <= 0xdfff) out += `\\u${c.toString(16).padStart(4, '0')}`;
     else out += ch;
   }
-  out += "'";
+  out += quote;
   return s.length > max ? `${out}<+${s.length - max} chars>` : out;
 }
 

@@ -125,7 +125,8 @@ test('SETITEM already folded into a literal dict is not repeated', () => {
 });
 
 test('literals are Python reprs; bytes are read back when a reader is given', () => {
-  assert.equal(pyStr("it's\n\x00é"), "'it\\'s\\n\\x00é'");
+  assert.equal(pyStr("it's\n\x00é"), '"it\'s\\n\\x00é"');
+  assert.equal(pyStr(`it's "q"`), `'it\\'s "q"'`);
   assert.equal(pyStr('abcdef', 2), "'ab'<+4 chars>");
   assert.equal(pyBytes(new Uint8Array([0x61, 0x27, 0x00, 0xff])), "b'a\\'\\x00\\xff'");
   const payload = new Uint8Array([0, 0, 0, 0x68, 0x69]);
