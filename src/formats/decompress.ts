@@ -8,6 +8,11 @@ import { decompressSync, type CompressionKind } from './compression/index.js';
 
 export function decompressInto(ctx: ScanContext, place: Place, source: ByteSource, kind: CompressionKind): ByteSource | undefined {
   const { cap, limit } = decompressCap(ctx);
+  // The whole input is read into memory for the synchronous decoders: bound it too.
+  if (source.size > cap) {
+    reportLimit(ctx, place, limit, `${kind} input of ${source.size} bytes is larger than the ${cap} bytes it may decompress to (${limit})`);
+    return undefined;
+  }
   const result = decompressSync(kind, source.read(0, source.size), cap);
   if (!result.ok) {
     if (result.code === 'limit') reportLimit(ctx, place, limit, `${result.message} (${limit})`);

@@ -86,7 +86,8 @@ function analyzeNode(ctx: ScanContext, place: Place, source: ByteSource, head: S
       const kind = head.kind === 'compressed' ? head.compression : 'joblib-zf';
       const inner = decompressInto(ctx, place, source, kind);
       if (inner) nested(ctx, { member: place.member, depth: place.depth + 1 }, inner, sniff(inner));
-      return head.kind === 'compressed' ? { format: 'compressed', compression: head.compression } : { format: 'joblib' };
+      // joblib's legacy ZF container is zlib inside a small header.
+      return head.kind === 'compressed' ? { format: 'compressed', compression: head.compression } : { format: 'joblib', compression: 'zlib' };
     }
     case 'tar':
       return { format: analyzeTar(ctx, place, source) };

@@ -93,3 +93,22 @@ describe('dispatch of compressed files', () => {
     assert.deepEqual(handed.map((h) => h.text), ['hello']);
   });
 });
+
+describe('joblib ZF files', () => {
+  it('decodes the legacy ZF container (zlib with a hex length header) and scans the pickle', () => {
+    const body = Buffer.from(EVIL, 'latin1');
+    const header = Buffer.from('ZF' + `0x${body.length.toString(16)}`.padEnd(19, ' '), 'latin1');
+    const file = new Uint8Array(Buffer.concat([header, deflateSync(body)]));
+    const { analysis, handed } = record(file);
+    assert.equal(analysis.format, 'joblib');
+    assert.equal(analysis.compression, 'zlib');
+    assert.deepEqual(handed.map((h) => h.text), [EVIL]);
+  });
+
+  it('refuses compressed input larger than the decompression cap before reading it', () => {
+    const file = new Uint8Array(deflateSync(Buffer.from(EVIL.repeat(100), 'latin1')));
+    const { analysis, handed } = record(file, { limits: { maxDecompressedBytesPerMember: file.length - 1 } });
+    assert.deepEqual(handed, []);
+    assert.deepEqual(codes(analysis), ['limit:maxDecompressedBytesPerMember@']);
+  });
+});
