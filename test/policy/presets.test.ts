@@ -82,3 +82,14 @@ describe('the JSON Schema', () => {
     }
   });
 });
+
+describe('sklearn preset vs real estimator pickles', () => {
+  it('accepts every global recorded when unpickling 180 fitted estimators (gen_sklearn_globals.py)', () => {
+    const text = readFileSync(new URL('./fixtures/sklearn-estimator-globals.txt', import.meta.url), 'utf8');
+    const names = text.split('\n').filter((l) => l && !l.startsWith('#'));
+    assert.ok(names.length > 200);
+    const list = presetPolicy('sklearn').forFile(undefined);
+    const refused = names.filter((full) => !list.check(imp(...parts(full))).allowed);
+    assert.deepEqual(refused, []);
+  });
+});
