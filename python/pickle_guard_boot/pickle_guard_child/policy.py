@@ -1,13 +1,15 @@
 """The allow-list in the child, read from the JSON that `compilePolicyForPython`
 (src/policy/python.ts) writes. Pure data in, decision out.
 
-The decision mirrors `CompiledAllowList.check` (src/policy/allow-list.ts) step by step:
+The decision mirrors `CompiledAllowList.check` (src/policy/allow-list.ts) and the steps
+in docs/policy.md ("The Python form"):
   1. deny (exact, module:qualname, or glob over any name) wins;
-  2. an exact / module:qualname / members entry allows;
-  3. a known-dangerous name is denied (globs never allow it);
-  4. a dunder name, then a dotted (attribute-walking) name, is refused;
-  5. a glob allows a plain name made of ASCII identifier segments;
-  6. otherwise not allowed, with the YAML line that would allow it.
+  2. an exact or module:qualname entry allows;
+  3. a known-dangerous name is denied (unless on the `except` list; globs never allow it);
+  4. a dunder segment (after the first), then a dotted (attribute-walking) name, is refused;
+  5. a `members` entry allows `Class.NAME` from the constrained getattr;
+  6. a glob allows a plain name made of ASCII identifier segments;
+  7. otherwise not allowed, with the YAML line that would allow it.
 A policy that cannot be read or understood refuses everything (fail closed).
 """
 import json
@@ -65,7 +67,7 @@ class Sets(object):
 
 class Policy(object):
     def __init__(self, source, mode, identifier, allow, deny, dangerous_exact, dangerous_prefixes,
-                 broken=None):
+                 dangerous_except=(), broken=None):
         self.source = source
         self.mode = mode
         self.identifier = identifier
@@ -73,6 +75,7 @@ class Policy(object):
         self.deny = deny
         self.dangerous_exact = frozenset(dangerous_exact)
         self.dangerous_prefixes = tuple(dangerous_prefixes)
+        self.dangerous_except = frozenset(dangerous_except)
         # Why the policy could not be used; then every import is refused.
         self.broken = broken
         # Decisions are pure functions of (module, name, origin): remember recent ones.
@@ -99,7 +102,8 @@ class Policy(object):
         segments = full.split(".")
         getattr_ = origin == "getattr"
         traversal = not getattr_ and "." in name
-        dunder = any(is_dunder(s) for s in segments)
+        # The first segment is a module CPython imports (`__main__`, TorchScript's `__torch__`).
+        dunder = any(is_dunder(s) for s in segments[1:])
         globbable = (not traversal and not dunder
                      and all(self.identifier.fullmatch(s) for s in segments))
         subject = full.replace(".", "/")
@@ -107,7 +111,7 @@ class Policy(object):
         denied = self._denying_entry(full, module, name, subject)
         if denied is not None:
             return Decision(False, "global-denied", '%s is denied by "%s" in %s' % (full, denied, self.source))
-        entry = self._exact_entry(full, module, name, traversal, getattr_)
+        entry = self._exact_entry(full, module, name, traversal)
         if entry is not None:
             return Decision(True, entry=entry)
         danger = self._danger(module, name)
@@ -124,6 +128,10 @@ class Policy(object):
                             "%s + %s walks attributes from module %s, which only an exact module:qualname entry "
                             "can allow (policy %s)" % (module, name, module, self.source),
                             suggestion="- " + yaml_scalar(module + ":" + name))
+        if getattr_:
+            owner, _, member = full.rpartition(".")
+            if self.identifier.fullmatch(member) and not is_dunder(member) and owner in self.allow.members:
+                return Decision(True, entry=owner)
         if globbable:
             glob = self.allow.glob_entry(subject)
             if glob is not None:
@@ -138,18 +146,16 @@ class Policy(object):
             return module + ":" + name
         return self.deny.glob_entry(subject)
 
-    def _exact_entry(self, full, module, name, traversal, getattr_):
+    def _exact_entry(self, full, module, name, traversal):
         if (module, name) in self.allow.split:
             return module + ":" + name
         if not traversal and full in self.allow.exact:
             return full
-        if getattr_:
-            owner, _, member = full.rpartition(".")
-            if self.identifier.fullmatch(member) and not is_dunder(member) and owner in self.allow.members:
-                return owner
         return None
 
     def _dangerous_whole(self, name):
+        if name in self.dangerous_except:
+            return None
         if name in self.dangerous_exact:
             return name
         for prefix in self.dangerous_prefixes:
@@ -236,6 +242,8 @@ def from_data(data, where):
         _sets(data.get("deny"), "deny", False),
         _strings(dangerous.get("exact"), "dangerous.exact"),
         _strings(dangerous.get("prefixes"), "dangerous.prefixes"),
+        # Absent in older exports: no exceptions is the stricter reading.
+        _strings(dangerous.get("except", []), "dangerous.except"),
     )
 
 
