@@ -10,7 +10,13 @@ pickle.load(f) calls do) until the bytes end or an error. encoding='utf-8' as to
 import io
 import json
 import pickle
+import resource
 import sys
+
+# A stream whose opcode crosses a FRAME end makes the C Unpickler read a memo index from
+# the wrong bytes, and LONG_BINPUT 0x802e6100 asks for a 32 GB memo. Cap the address
+# space so that is a quick MemoryError instead of the machine swapping.
+resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
 
 
 class StubMeta(type):
