@@ -98,3 +98,26 @@ describe('any other zip, and nesting', () => {
     assert.deepEqual(handed.map((h) => [h.member, h.text]), [['model.pkl.gz', OBJ_PICKLE]]);
   });
 });
+
+describe('zipfile-only methods (made by CPython zipfile: test/formats/fixtures/make-zip-methods.py)', () => {
+  for (const method of ['bzip2', 'lzma']) {
+    it(`decodes a ${method} member as np.load would and scans its pickle`, async () => {
+      const { readFileSync } = await import('node:fs');
+      const { analyzeContainer } = await import('../../src/formats/index.js');
+      const { bufferSource } = await import('../../src/io/byte-source.js');
+      const bytes = new Uint8Array(readFileSync(new URL(`fixtures/npz-${method}.npz`, import.meta.url)));
+      const analysis = analyzeContainer(bufferSource(bytes));
+      assert.equal(analysis.format, 'npz');
+      assert.deepEqual(analysis.findings, []);
+      assert.deepEqual(
+        analysis.streams.map((s) => [s.member, s.analysis.imports.map((i) => `${i.module}.${i.name}`)]),
+        [['objs.npy', ['builtins.print']]],
+      );
+    });
+  }
+
+  it('torch (miniz) refuses the same methods', () => {
+    const zip = writeZip([{ name: 'arch/data.pkl', method: 12, data: L(OBJ_PICKLE) }]);
+    assert.deepEqual(codes(record(zip).analysis), ['unsupported-compression@arch/data.pkl']);
+  });
+});

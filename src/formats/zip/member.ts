@@ -7,10 +7,16 @@
 import { constants, inflateRawSync } from 'node:zlib';
 import type { LimitName } from '../../findings.js';
 import { bufferSource, sliceSource, type ByteSource } from '../../io/byte-source.js';
+import { decompressSync } from '../compression/index.js';
 import { FLAG_ENCRYPTED, FLAG_PATCHED, FLAG_STRONG_ENCRYPTION, FLAG_UTF8, readU16, readU32, type ZipEntry } from './directory.js';
 
 const LOCAL_SIG = 0x04034b50;
 const LOCAL_SIZE = 30;
+const METHOD_STORED = 0;
+const METHOD_DEFLATE = 8;
+const METHOD_BZIP2 = 12;
+const METHOD_LZMA = 14;
+
 /** miniz also refuses entries whose local directory is masked (central-directory encryption). */
 const FLAG_MASKED_LOCAL = 0x2000;
 
@@ -74,8 +80,10 @@ export function refusal(entry: ZipEntry, mode: ZipMode): MemberProblem | undefin
   if (flagged) {
     return { code: 'unsupported-compression', message: `member is flagged encrypted/patched (flags 0x${entry.flags.toString(16)}): it cannot be scanned` };
   }
-  if (entry.method !== 0 && entry.method !== 8) {
-    return { code: 'unsupported-compression', message: `member uses compression method ${entry.method}; only stored (0) and deflate (8) are read` };
+  const methods = mode === 'torch' ? [METHOD_STORED, METHOD_DEFLATE] : [METHOD_STORED, METHOD_DEFLATE, METHOD_BZIP2, METHOD_LZMA];
+  if (!methods.includes(entry.method)) {
+    const read = mode === 'torch' ? 'stored (0) and deflate (8)' : 'stored (0), deflate (8), bzip2 (12) and lzma (14)';
+    return { code: 'unsupported-compression', message: `member uses compression method ${entry.method}; ${mode === 'torch' ? 'miniz' : 'zipfile'} reads only ${read}` };
   }
   if (mode === 'torch' && entry.method === 0 && entry.compressedSize !== entry.uncompressedSize) {
     return { code: 'container-malformed', message: 'stored member whose compressed and uncompressed sizes differ (miniz refuses the archive)' };
@@ -129,6 +137,7 @@ export function openMember(source: ByteSource, entry: ZipEntry, mode: ZipMode, c
     };
   }
   const compressed = source.read(loc.dataStart, entry.compressedSize);
+  if (entry.method === METHOD_BZIP2 || entry.method === METHOD_LZMA) return decodeOther(entry, compressed, cap, warning);
   let out: Buffer;
   try {
     // SYNC_FLUSH: a truncated stream still yields what it decodes (an unpickler would run those bytes).
@@ -149,4 +158,34 @@ export function openMember(source: ByteSource, entry: ZipEntry, mode: ZipMode, c
     };
   }
   return { ok: true, source: bufferSource(out), inflated: out.length, ...(warning ? { warning } : {}) };
+}
+
+/**
+ * zipfile's bzip2 (a plain bz2 stream) and lzma (2-byte version, 2-byte properties size,
+ * the 5 LZMA1 properties, then raw LZMA1 data ended by a marker) members, decoded by the
+ * compression module. zipfile hands out at most the declared size.
+ */
+function decodeOther(entry: ZipEntry, compressed: Uint8Array, cap: InflateCap, warning: MemberProblem | undefined): OpenedMember {
+  let input = compressed;
+  if (entry.method === METHOD_LZMA) {
+    if (compressed.length < 9 || readU16(compressed, 2) !== 5) {
+      return { ok: false, problem: { code: 'decompression-failed', message: 'lzma member header is not 4 bytes + 5 property bytes' } };
+    }
+    // Re-frame as an .lzma ("alone") stream of unknown size: properties, all-ones size, data.
+    input = new Uint8Array(compressed.length - 4 + 8);
+    input.set(compressed.subarray(4, 9), 0);
+    input.fill(0xff, 5, 13);
+    input.set(compressed.subarray(9), 13);
+  }
+  const result = decompressSync(entry.method === METHOD_BZIP2 ? 'bz2' : 'lzma', input, Math.min(cap.cap, entry.uncompressedSize + 1));
+  if (!result.ok) {
+    if (result.code === 'limit') {
+      return { ok: false, problem: { code: 'container-ambiguous', message: `member decodes to more than its declared ${entry.uncompressedSize} bytes` } };
+    }
+    return { ok: false, problem: { code: result.code, message: result.message } };
+  }
+  if (result.bytes.length !== entry.uncompressedSize) {
+    warning ??= { code: 'container-ambiguous', message: `member decodes to ${result.bytes.length} bytes, not its declared ${entry.uncompressedSize}` };
+  }
+  return { ok: true, source: bufferSource(result.bytes), inflated: result.bytes.length, ...(warning ? { warning } : {}) };
 }
