@@ -123,6 +123,27 @@ describe('python child: basic enforcement', () => {
   });
 });
 
+describe('python child: reloading pickle', () => {
+  it('importlib.reload(pickle) keeps every entry point guarded', () => {
+    const { path, marker } = fileWith(Buffer.alloc(0));
+    writeFileSync(path, touchPickle(marker));
+    const code = `
+import importlib, io, pickle, sys
+importlib.reload(pickle)
+data = open(sys.argv[1], "rb").read()
+for f in (pickle.loads, pickle._loads, lambda d: pickle.Unpickler(io.BytesIO(d)).load(), lambda d: pickle._Unpickler(io.BytesIO(d)).load()):
+    try:
+        f(data); print("LOADED")
+    except pickle.UnpicklingError as e:
+        print("BLOCKED", e.code)
+`;
+    const child = preparePythonChild({ env: process.env, policy });
+    const r = runPython(code, [path], child.env);
+    assert.equal(r.stdout, 'BLOCKED global-denied\n'.repeat(4), r.stderr);
+    assert.equal(existsSync(marker), false);
+  });
+});
+
 describe('python child: names as find_class resolves them', () => {
   it('maps Python-2 names when the protocol is below 3 (__builtin__.set -> builtins.set)', () => {
     const { path } = fileWith(Buffer.concat([Buffer.from([0x80, 0x02]), Buffer.from('c__builtin__\nset\n)R.', 'latin1')]));

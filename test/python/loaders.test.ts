@@ -120,3 +120,23 @@ describe('numpy.load(allow_pickle=True) in a guarded child', { skip: noNumpy }, 
     assert.equal(existsSync(markerOf(bad)), before);
   });
 });
+
+const noDill = missing('dill');
+describe('dill.loads in a guarded child', { skip: noDill }, () => {
+  it('dill (a pickle._Unpickler subclass with its own find_class) is stopped too', () => {
+    const code = `
+import os, pickle, dill
+class Evil:
+    def __reduce__(self):
+        return (os.system, ("echo RAN",))
+try:
+    dill.loads(pickle.dumps(Evil())); print("LOADED")
+except pickle.UnpicklingError as e:
+    print("BLOCKED", e.code)
+print(dill.loads(dill.dumps({"a": [1, 2]})))
+`;
+    const child = preparePythonChild({ env: process.env, policy: policyFromYaml('version: 1\nextends: [python-data]\n') });
+    const r = runPython(code, [], child.env, { python: PY });
+    assert.equal(r.stdout, "BLOCKED global-denied\n{'a': [1, 2]}\n", r.stderr);
+  });
+});
