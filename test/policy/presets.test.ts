@@ -93,3 +93,17 @@ describe('sklearn preset vs real estimator pickles', () => {
     assert.deepEqual(refused, []);
   });
 });
+
+describe('pytorch preset vs real whole-model pickles of every stock layer', () => {
+  it('accepts every global torch.save wrote for 137 torch.nn layer classes (gen_torch_globals.py)', () => {
+    const text = readFileSync(new URL('./fixtures/torch-layer-globals.txt', import.meta.url), 'utf8');
+    // torch.save writes protocol 2: the scanner reports Python-2 names mapped, as find_class does.
+    const names = text.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.replace(/^__builtin__\./, 'builtins.'));
+    assert.ok(names.length > 100);
+    for (const preset of ['pytorch', 'default']) {
+      const list = presetPolicy(preset).forFile(undefined);
+      const refused = names.filter((full) => !list.check(imp(...parts(full))).allowed);
+      assert.deepEqual(refused, [], preset);
+    }
+  });
+});
