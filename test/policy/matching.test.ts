@@ -151,3 +151,22 @@ describe('constrained getattr names (origin getattr)', () => {
     assert.equal(l2.check(imp('mylab', 'os.system', 'getattr')).allowed, false);
   });
 });
+
+describe('suggestions round-trip', () => {
+  it('pasting the suggested line into the policy allows exactly that import', () => {
+    const cases: Array<[string, string, 'import' | 'getattr']> = [
+      ['mylab.models', 'TinyNet', 'import'],
+      ['mylab.models', 'Outer.Inner', 'import'],
+      ['mylab.models', 'Color.RED', 'getattr'],
+      ['mylab.models', '<lambda>', 'import'],
+      ['mylab.modèles', 'Réseau', 'import'],
+    ];
+    const base = presetPolicy('default').forFile(undefined);
+    for (const [m, n, o] of cases) {
+      const d = base.check(imp(m, n, o));
+      assert.ok(!d.allowed && d.suggestion, `${m}.${n}`);
+      const { list } = listFrom(`allow:\n  ${d.suggestion}\n`);
+      assert.equal(list.check(imp(m, n, o)).allowed, true, `${d.suggestion}`);
+    }
+  });
+});
