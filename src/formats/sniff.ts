@@ -117,15 +117,15 @@ export function looksLikePickle(head: Uint8Array): boolean {
     case 'c': {
       // GLOBAL module\nname\n: both must be (dotted) identifiers for an import to succeed.
       const m = IDENT_LINE.exec(rest);
-      if (!m) return rest.length < 127 && /^[A-Za-z_][A-Za-z0-9_.]*$/.test(rest);
+      if (!m) return /^[A-Za-z_][A-Za-z0-9_.]*$/.test(rest); // the line goes on past what we see
       const after = rest.slice(m[0].length);
       return after === '' || /^[A-Za-z_][A-Za-z0-9_.]*(\n|$)/.test(after);
     }
     case 'I':
     case 'L':
-      return /^-?[0-9]/.test(rest);
+      return /^[\s+\-0-9]/.test(rest); // int(line, 0) accepts whitespace and a sign
     case 'F':
-      return /^[-+0-9.ni]/.test(rest);
+      return /^[\s+\-0-9.iInN]/.test(rest); // float(line): inf, nan, whitespace ...
     case 'S':
       return rest[0] === "'" || rest[0] === '"';
     default:

@@ -112,3 +112,12 @@ describe('joblib ZF files', () => {
     assert.deepEqual(codes(analysis), ['limit:maxDecompressedBytesPerMember@']);
   });
 });
+
+describe('pickle starts the unpickler accepts', () => {
+  it('accepts a GLOBAL whose module line runs past the sniff window, INT with whitespace, FLOAT inf', () => {
+    assert.equal(looksLikePickle(L(`c${'a.'.repeat(200)}b\nname\n`)), true);
+    assert.equal(looksLikePickle(L('I 42\n.')), true);
+    assert.equal(looksLikePickle(L('Finf\n.')), true);
+    assert.equal(looksLikePickle(L('In the beginning')), false);
+  });
+});
