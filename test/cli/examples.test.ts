@@ -33,7 +33,7 @@ test('the committed example models are exactly what make_models.py writes (stdli
 });
 
 test('npm run demo: builds, runs the app under the guard, and ends green', () => {
-  const env = { ...process.env, NO_COLOR: '1' };
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
   delete env.NODE_OPTIONS;
   delete env.PICKLE_GUARD_POLICY;
   const r = spawnSync('npm', ['run', 'demo', '--silent'], { cwd: ROOT, env, encoding: 'utf8', timeout: 300_000 });
@@ -47,7 +47,7 @@ test('npm run demo: builds, runs the app under the guard, and ends green', () =>
 
 test('the demo fails (exit 1) when the app runs without the guard: its checks can fail', () => {
   // Runs after the demo test above, which built dist/.
-  const env = { ...process.env, NO_COLOR: '1', PICKLE_GUARD_DEMO_WITHOUT_GUARD: '1' };
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', PICKLE_GUARD_DEMO_WITHOUT_GUARD: '1' };
   delete env.NODE_OPTIONS;
   const r = spawnSync(process.execPath, [join(ROOT, 'examples/demo/run.mjs')], { cwd: ROOT, env, encoding: 'utf8', timeout: 120_000 });
   assert.equal(r.status, 1, r.stdout);
