@@ -101,7 +101,7 @@ function decodeBlock(input: Uint8Array, start: number, end: number, out: OutputB
       } while (b === 255);
     }
     if (p + literals > end) throw new CorruptInput('lz4 literals run past the block');
-    out.append(input.subarray(p, p + literals));
+    out.appendRange(input, p, p + literals);
     p += literals;
     if (p === end) return; // the last sequence has literals only
     if (p + 2 > end) throw new CorruptInput('lz4 match offset truncated');

@@ -300,7 +300,11 @@ export class LzmaDecoder {
       probs[i] = prob - (prob >>> 5);
       bit = 1;
     }
-    if (this.range < 0x1000000) this.normalize();
+    if (this.range < 0x1000000) {
+      if (this.inPos >= this.inEnd) throw new CorruptInput('LZMA data truncated');
+      this.range = (this.range << 8) >>> 0;
+      this.code = ((this.code << 8) | this.input[this.inPos++]!) >>> 0;
+    }
     return bit;
   }
 

@@ -56,17 +56,32 @@ export class OutputBuffer {
 
   /** Copies `len` bytes starting `distance` bytes back (distance 1 = the last byte); overlapping copies repeat. */
   copyMatch(distance: number, len: number): void {
-    this.reserve(len);
+    if (this.length + len > this.bytes.length || this.length + len > this.cap) this.reserve(len);
     const b = this.bytes;
     let from = this.length - distance;
     let to = this.length;
     const end = to + len;
-    if (distance >= len) {
+    if (distance >= len && len > 32) {
       b.copyWithin(to, from, from + len);
     } else {
       while (to < end) b[to++] = b[from++]!;
     }
     this.length = end;
+  }
+
+  /** Appends input[start, end) (literal runs). */
+  appendRange(input: Uint8Array, start: number, end: number): void {
+    const n = end - start;
+    if (this.length + n > this.bytes.length || this.length + n > this.cap) this.reserve(n);
+    const b = this.bytes;
+    if (n > 32) {
+      b.set(input.subarray(start, end), this.length);
+      this.length += n;
+    } else {
+      let to = this.length;
+      for (let i = start; i < end; i++) b[to++] = input[i]!;
+      this.length = to;
+    }
   }
 
   result(): Uint8Array {
