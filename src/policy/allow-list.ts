@@ -86,8 +86,21 @@ export class CompiledAllowList implements AllowList {
     this.deny = compile(deny);
   }
 
+  /** Decisions are pure functions of (origin, module, name); pickles repeat names a lot. */
+  private readonly cache = new Map<string, ImportDecision>();
+
   check(imp: CheckedImport): ImportDecision {
-    const f = factsOf(imp);
+    const key = `${imp.origin}\n${imp.traversal ? 1 : 0}\n${imp.module}\n${imp.name}`;
+    let decision = this.cache.get(key);
+    if (decision === undefined) {
+      decision = this.decide(factsOf(imp));
+      if (this.cache.size >= 4096) this.cache.clear();
+      this.cache.set(key, decision);
+    }
+    return decision;
+  }
+
+  private decide(f: NameFacts): ImportDecision {
     const denied = this.denyingEntry(f);
     if (denied) {
       return { allowed: false, code: 'global-denied', reason: `${f.full} is denied by "${denied.text}" in ${denied.from}` };

@@ -231,13 +231,20 @@ export const DANGEROUS_EXACT: readonly string[] = [...EXACT.keys()];
 export const DANGEROUS_PREFIXES: readonly string[] = [...PREFIXES.keys()];
 export const DANGEROUS_EXCEPTIONS: readonly string[] = [...SAFE_EXCEPTIONS];
 
+/** Prefixes ending in `_` match any continuation (`torch._C._jit_`); the rest match whole segments. */
+const OPEN_PREFIXES = [...PREFIXES].filter(([p]) => p.endsWith('_'));
+
 function reasonForWhole(name: string): string | undefined {
   if (SAFE_EXCEPTIONS.has(name)) return undefined;
   const exact = EXACT.get(name);
   if (exact !== undefined) return exact;
-  for (const [prefix, why] of PREFIXES) {
-    if (prefix.endsWith('_') ? name.startsWith(prefix) : name === prefix || name.startsWith(`${prefix}.`)) return why;
+  // Look up each dotted prefix of the name (a.b.c: a, a.b, a.b.c) instead of scanning the list.
+  for (let dot = name.indexOf('.'); ; dot = name.indexOf('.', dot + 1)) {
+    const why = PREFIXES.get(dot < 0 ? name : name.slice(0, dot));
+    if (why !== undefined) return why;
+    if (dot < 0) break;
   }
+  for (const [prefix, why] of OPEN_PREFIXES) if (name.startsWith(prefix)) return why;
   return undefined;
 }
 
