@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { deflateSync, gzipSync } from 'node:zlib';
+import { crc32, crc64, xxh32 } from '../../src/formats/compression/checksums.js';
 import { decompressSync, detectCompression, type CompressionKind } from '../../src/formats/compression/index.js';
 
 const DIR = new URL('../fixtures/compression/', import.meta.url).pathname;
@@ -30,6 +31,33 @@ function decodedOrThrow(kind: CompressionKind, input: Uint8Array, cap = 1 << 30)
   if (!r.ok) assert.fail(`${r.code}: ${r.message}`);
   return r.bytes;
 }
+
+describe('checksums against published check values', () => {
+  const check = new TextEncoder().encode('123456789');
+  it('CRC32 and CRC64/XZ of "123456789"', () => {
+    assert.equal(crc32(check), 0xcbf43926);
+    const { lo, hi } = crc64(check);
+    assert.equal(hi * 2 ** 32 + lo, 0x995dc9bbdf1939fa);
+    // lengths that exercise the four-byte loop and its tail
+    const long = new Uint8Array(1027).map((_, i) => (i * 7) & 0xff);
+    const bytewise = (b: Uint8Array) => {
+      let c = 0xffffffffffffffffn;
+      for (const x of b) {
+        c ^= BigInt(x);
+        for (let k = 0; k < 8; k++) c = c & 1n ? 0xc96c5795d7870f42n ^ (c >> 1n) : c >> 1n;
+      }
+      return c ^ 0xffffffffffffffffn;
+    };
+    for (const n of [0, 1, 3, 4, 5, 1027]) {
+      const r = crc64(long.subarray(0, n));
+      assert.equal((BigInt(r.hi) << 32n) | BigInt(r.lo), bytewise(long.subarray(0, n)), `length ${n}`);
+    }
+  });
+  it('xxHash32 (seed 0) of "" and "123456789"', () => {
+    assert.equal(xxh32(new Uint8Array(0)), 0x02cc5d05);
+    assert.equal(xxh32(check), 0x937bad67);
+  });
+});
 
 describe('decompressSync on files written by Python', () => {
   for (const [name, entry] of Object.entries(manifest.files)) {
