@@ -86,7 +86,7 @@ function realDataPkl(): Uint8Array {
   if (!entry) throw new Error('no data.pkl in checkpoint.pt');
   const opened = openMember(source, entry, 'torch', { cap: 1 << 30, limit: 'maxDecompressedBytesPerMember' });
   if (!opened.ok) throw new Error(opened.problem.message);
-  return opened.source.read(0, opened.source.size).slice();
+  return new Uint8Array(opened.source.read(0, opened.source.size));
 }
 
 interface Run {

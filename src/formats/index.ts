@@ -29,6 +29,7 @@ import { isRegular, isTorchTar, memberSource, readTar, TORCH_TAR_MEMBERS } from 
 import { analyzeTorchLegacy, analyzeTorchTarMember } from './torch-legacy.js';
 import type { Compression, ContainerAnalysis, ContainerFormat, ContainerLimits } from './types.js';
 import { analyzeZip } from './zip/index.js';
+import { copyOf } from './bytes.js';
 
 export { looksLikeModel, sniff } from './sniff.js';
 export type { PickleMachine } from './context.js';
@@ -113,7 +114,7 @@ function nested(ctx: ScanContext, place: Place, source: ByteSource, head: Sniffe
 }
 
 function analyzeTar(ctx: ScanContext, place: Place, source: ByteSource): ContainerFormat {
-  const head = source.read(0, SNIFF_BYTES).slice();
+  const head = copyOf(source.read(0, SNIFF_BYTES));
   // tarfile only checks header checksums, so the same bytes may also start a pickle
   // (np.load and joblib would unpickle them): scan that reading too.
   if (looksLikePickle(head)) scanRawPickle(ctx, place, source, 'pickle');
@@ -140,7 +141,7 @@ function analyzeTar(ctx: ScanContext, place: Place, source: ByteSource): Contain
       continue;
     }
     const bytes = memberSource(source, member);
-    const inner = sniffHead(bytes.read(0, SNIFF_BYTES).slice());
+    const inner = sniffHead(copyOf(bytes.read(0, SNIFF_BYTES)));
     if (inner.kind === 'pickle' || inner.kind === 'torch-legacy') scanRawPickle(ctx, here, bytes, torch ? 'torch-tar' : 'tar');
     else if (inner.kind !== 'unknown') nested(ctx, here, bytes, inner);
   }

@@ -9,6 +9,7 @@ import { report, scanPickle, type Place, type ScanContext } from './context.js';
 import { parsePyLiteral, PyLiteralError, type PyLiteral } from './py-literal.js';
 import { isNpyMagic } from './sniff.js';
 import type { ContainerFormat } from './types.js';
+import { copyOf } from './bytes.js';
 
 /** Does a dtype hold Python objects? `unknown` means we cannot tell, and the data is scanned. */
 export type ObjectVerdict = 'yes' | 'no' | 'unknown';
@@ -79,7 +80,7 @@ function u16(b: Uint8Array, at: number): number {
 
 /** Parses the header of the `.npy` in `source` (offsets relative to its start). */
 export function readNpyHeader(source: ByteSource): NpyHeader | { error: string } {
-  const pre = source.read(0, 12).slice();
+  const pre = copyOf(source.read(0, 12));
   if (!isNpyMagic(pre)) return { error: 'not an .npy file (bad magic)' };
   const major = pre[6];
   const minor = pre[7];
@@ -89,7 +90,7 @@ export function readNpyHeader(source: ByteSource): NpyHeader | { error: string }
   const headerLength = major === 1 ? u16(pre, 8) : u16(pre, 8) + u16(pre, 10) * 0x10000;
   if (headerLength > MAX_NPY_HEADER) return { error: `.npy header of ${headerLength} bytes is larger than ${MAX_NPY_HEADER}` };
   const headerStart = 8 + lengthSize;
-  const raw = source.read(headerStart, headerLength).slice();
+  const raw = copyOf(source.read(headerStart, headerLength));
   if (raw.length !== headerLength) return { error: '.npy header truncated' };
   let text: string;
   try {

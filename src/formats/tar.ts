@@ -6,6 +6,7 @@
  */
 import { sliceSource, type ByteSource } from '../io/byte-source.js';
 import { isTarHeader } from './sniff.js';
+import { copyOf } from './bytes.js';
 
 export interface TarMember {
   name: string;
@@ -73,7 +74,7 @@ export function readTar(source: ByteSource, maxMembers: number): TarResult {
   let longName: string | undefined;
   let pax: Map<string, string> | undefined;
   while (at + BLOCK <= source.size) {
-    const header = source.read(at, BLOCK).slice();
+    const header = copyOf(source.read(at, BLOCK));
     if (!isTarHeader(header)) break; // zero block or invalid header: tarfile ends the archive here
     const type = String.fromCharCode(header[156] as number).replace('\0', '0');
     const rawSize = number(header.subarray(124, 136));
@@ -88,7 +89,7 @@ export function readTar(source: ByteSource, maxMembers: number): TarResult {
     if (dataStart + size > source.size) return { ok: false, code: 'container-malformed', message: `tar member "${name}" runs past the end of the file`, offset: at };
 
     if (type === 'x' || type === 'L') {
-      const data = source.read(dataStart, rawSize).slice();
+      const data = copyOf(source.read(dataStart, rawSize));
       if (type === 'L') longName = cstring(data);
       else {
         pax = paxRecords(data);

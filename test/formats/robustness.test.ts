@@ -35,3 +35,31 @@ describe('damaged containers', () => {
     }
   });
 });
+
+describe('positioned reads through a tiny window', () => {
+  it('gives the same analysis from a file descriptor with a 61-byte window as from memory', async () => {
+    const { closeSync, openSync } = await import('node:fs');
+    const { analyzeContainer } = await import('../../src/formats/index.js');
+    const { bufferSource, fdSource } = await import('../../src/io/byte-source.js');
+    const files = [
+      'torch/checkpoint.pt',
+      'torch/torchscript_script.pt',
+      'torch/whole_model.legacy.pt',
+      'numpy/object_compressed.npz',
+      'numpy/structured_object.npy',
+      'joblib/bundle.joblib',
+      'joblib/bundle.xz.joblib',
+    ];
+    for (const file of files) {
+      const url = new URL(`../fixtures/models/${file}`, import.meta.url);
+      const fromMemory = analyzeContainer(bufferSource(new Uint8Array(readFileSync(url))));
+      const fd = openSync(url, 'r');
+      try {
+        const fromFd = analyzeContainer(fdSource(fd, { window: 61 }));
+        assert.deepEqual(fromFd, fromMemory, file);
+      } finally {
+        closeSync(fd);
+      }
+    }
+  });
+});

@@ -5,6 +5,7 @@
  * differently, the answer is `container-ambiguous`, never a guess.
  */
 import type { ByteSource } from '../../io/byte-source.js';
+import { copyOf } from '../bytes.js';
 
 export interface ZipEntry {
   /** Position in the central directory (miniz "file index"). */
@@ -91,7 +92,7 @@ function findEocd(source: ByteSource): number | undefined {
 function readEndRecord(source: ByteSource): EndRecord | DirectoryResult {
   const eocdAt = findEocd(source);
   if (eocdAt === undefined) return malformed('no end-of-central-directory record: not a readable zip');
-  const eocd = source.read(eocdAt, EOCD_SIZE).slice();
+  const eocd = copyOf(source.read(eocdAt, EOCD_SIZE));
   const disk = u16(eocd, 4);
   const cdDisk = u16(eocd, 6);
   const onDisk = u16(eocd, 8);
@@ -101,7 +102,7 @@ function readEndRecord(source: ByteSource): EndRecord | DirectoryResult {
   let endOffset = eocdAt;
 
   if (eocdAt >= ZIP64_LOCATOR_SIZE) {
-    const loc = source.read(eocdAt - ZIP64_LOCATOR_SIZE, ZIP64_LOCATOR_SIZE).slice();
+    const loc = copyOf(source.read(eocdAt - ZIP64_LOCATOR_SIZE, ZIP64_LOCATOR_SIZE));
     if (u32(loc, 0) === ZIP64_LOCATOR_SIG) {
       const recordAt = u64(loc, 8);
       // miniz follows the locator's pointer; zipfile reads the 56 bytes right before the locator.
@@ -110,7 +111,7 @@ function readEndRecord(source: ByteSource): EndRecord | DirectoryResult {
         return ambiguous('zip64 locator points somewhere other than just before it: miniz and zipfile would read different directories', eocdAt);
       }
       if (u32(loc, 4) !== 0 || u32(loc, 16) > 1) return malformed('multi-disk zip64 archive', eocdAt);
-      const rec = source.read(recordAt, ZIP64_EOCD_SIZE).slice();
+      const rec = copyOf(source.read(recordAt, ZIP64_EOCD_SIZE));
       if (rec.length < ZIP64_EOCD_SIZE || u32(rec, 0) !== ZIP64_EOCD_SIG) return malformed('zip64 end-of-central-directory record missing', recordAt);
       const c = u64(rec, 32);
       const onDisk64 = u64(rec, 24);
@@ -178,7 +179,7 @@ export function readDirectory(source: ByteSource, maxEntries: number): Directory
     return ambiguous(`central directory does not end where the end record starts (${endOffset - cdSize - cdOffset} bytes of slack): zipfile and miniz would read different offsets`, endOffset);
   }
   if (cdOffset + cdSize > source.size) return malformed('central directory extends past the end of the file', cdOffset);
-  const cd = source.read(cdOffset, cdSize).slice();
+  const cd = copyOf(source.read(cdOffset, cdSize));
   if (cd.length !== cdSize) return malformed('central directory truncated', cdOffset);
 
   const entries: ZipEntry[] = [];
@@ -193,7 +194,7 @@ export function readDirectory(source: ByteSource, maxEntries: number): Directory
     const sizes = { csize: u32(cd, at + 20), usize: u32(cd, at + 24), offset: u32(cd, at + 42), disk: u16(cd, at + 34) };
     const recordEnd = at + CENTRAL_SIZE + nameLen + extraLen + commentLen;
     if (recordEnd > cd.length) return malformed(`central directory entry ${index} runs past the directory`, cdOffset + at);
-    const nameBytes = cd.slice(at + CENTRAL_SIZE, at + CENTRAL_SIZE + nameLen);
+    const nameBytes = copyOf(cd.subarray(at + CENTRAL_SIZE, at + CENTRAL_SIZE + nameLen));
     const extraProblem = applyZip64Extra(cd.subarray(at + CENTRAL_SIZE + nameLen, at + CENTRAL_SIZE + nameLen + extraLen), sizes);
     if (extraProblem) return malformed(`central directory entry ${index}: ${extraProblem}`, cdOffset + at);
     if (sizes.disk !== 0 && sizes.disk !== 0xffff) return malformed(`central directory entry ${index} is on another disk`, cdOffset + at);

@@ -11,6 +11,7 @@ import { sniffHead, SNIFF_BYTES, type Sniffed } from '../sniff.js';
 import type { ContainerFormat } from '../types.js';
 import { readDirectory, type ZipEntry } from './directory.js';
 import { openMember, type ZipMode } from './member.js';
+import { copyOf } from '../bytes.js';
 
 /** Analyses a nested container (depth is already that of `place`). */
 export type NestedAnalyzer = (ctx: ScanContext, place: Place, source: ByteSource, head: Sniffed) => void;
@@ -133,7 +134,7 @@ function readAndScan(
     scanPickle(ctx, here, format, opened.source);
     return;
   }
-  const head = sniffHead(opened.source.read(0, SNIFF_BYTES).slice());
+  const head = sniffHead(copyOf(opened.source.read(0, SNIFF_BYTES)));
   if (head.kind === 'pickle' || head.kind === 'torch-legacy') scanRawPickle(ctx, here, opened.source, format);
   else if (head.kind !== 'unknown') nested(ctx, here, opened.source, head);
 }

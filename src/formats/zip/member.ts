@@ -9,6 +9,7 @@ import type { LimitName } from '../../findings.js';
 import { bufferSource, sliceSource, type ByteSource } from '../../io/byte-source.js';
 import { decompressSync } from '../compression/index.js';
 import { FLAG_ENCRYPTED, FLAG_PATCHED, FLAG_STRONG_ENCRYPTION, FLAG_UTF8, readU16, readU32, type ZipEntry } from './directory.js';
+import { copyOf } from '../bytes.js';
 
 const LOCAL_SIG = 0x04034b50;
 const LOCAL_SIZE = 30;
@@ -55,7 +56,7 @@ export function locateData(source: ByteSource, entry: ZipEntry): DataLocation | 
   const localFlags = readU16(header, 6);
   const nameLen = readU16(header, 26);
   const extraLen = readU16(header, 28);
-  const localNameBytes = source.read(entry.localHeaderOffset + LOCAL_SIZE, nameLen).slice();
+  const localNameBytes = copyOf(source.read(entry.localHeaderOffset + LOCAL_SIZE, nameLen));
   const dataStart = entry.localHeaderOffset + LOCAL_SIZE + nameLen + extraLen;
   if (dataStart + entry.compressedSize > source.size) {
     return { code: 'container-malformed', message: 'member data runs past the end of the file' };
