@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { preparePythonChild } from '../../src/guard/python/index.js';
+import { preparePythonChild, PYTHON_BOOT_DIR } from '../../src/guard/python/index.js';
 import {
   BASIC_POLICY,
   callPickle,
@@ -113,6 +113,22 @@ describe('python child: basic enforcement', () => {
     }
   });
 
+  it('an allowed module that unpickles with the original class while it is being imported is still caught', () => {
+    const lib = tempDir();
+    const marker = join(lib, 'PWNED');
+    mkdirSync(join(lib, 'mylab'));
+    writeFileSync(join(lib, 'mylab', '__init__.py'), '');
+    writeFileSync(
+      join(lib, 'mylab', 'sneaky.py'),
+      `import io, pickle\nclass Thing:\n    pass\nNESTED = "not run"\ntry:\n    NESTED = pickle.Unpickler.__mro__[1](io.BytesIO(${JSON.stringify(touchPickle(marker).toString('latin1'))}.encode("latin1"))).load()\nexcept pickle.UnpicklingError as e:\n    NESTED = "blocked " + e.code\n`,
+    );
+    const { path } = fileWith(emptyCallPickle('mylab.sneaky', 'Thing'));
+    const child = preparePythonChild({ env: { ...process.env, PYTHONPATH: lib }, policy });
+    const r = runPython(`${LOAD_FILE}\nimport mylab.sneaky\nprint(mylab.sneaky.NESTED)`, [path], child.env);
+    assert.equal(r.stdout, 'LOADED Thing\nblocked global-denied\n', r.stderr);
+    assert.equal(existsSync(marker), false);
+  });
+
   it('a reference to the original C Unpickler is still caught by the audit-hook backstop', () => {
     const { path, marker } = fileWith(Buffer.alloc(0));
     writeFileSync(path, touchPickle(marker));
@@ -120,6 +136,20 @@ describe('python child: basic enforcement', () => {
     const r = runPython(loaderScript('pickle.Unpickler.__mro__[1](open(path, "rb")).load()'), [path], child.env);
     assert.match(r.stdout, /^BLOCKED PickleGuardViolation global-denied/, r.stdout + r.stderr);
     assert.equal(existsSync(marker), false);
+  });
+});
+
+describe('python child: the violation exception', () => {
+  it('is an UnpicklingError that survives a pickle round trip with its fields', () => {
+    const code = `
+import pickle
+from pickle_guard_child.report import PickleGuardViolation
+e = PickleGuardViolation("global-denied", "os", "system", "r", "m", "/x.pkl")
+f = pickle.loads(pickle.dumps(e))
+print(isinstance(f, pickle.UnpicklingError), f.code, f.module, f.name, f.reason, f.file, str(f) == str(e))
+`;
+    const r = runPython(code, [], { ...process.env, PYTHONPATH: PYTHON_BOOT_DIR, PICKLE_GUARD_PYTHON: '0' });
+    assert.equal(r.stdout, 'True global-denied os system r /x.pkl True\n', r.stderr);
   });
 });
 

@@ -156,14 +156,28 @@ def _checked_find_class(unpickler, base, module, name):
         obj = _constrained_getattr(unpickler)
     else:
         _check_names(unpickler, *resolved)
-        _state.inside = getattr(_state, "inside", 0) + 1
-        try:
-            obj = base.find_class(unpickler, module, name)
-        finally:
-            _state.inside -= 1
+        obj = _resolve_checked(unpickler, base, module, name)
     _remember(unpickler, obj, *resolved)
     _approve(obj)
     return obj
+
+
+def _resolving_stack():
+    stack = getattr(_state, "resolving", None)
+    if stack is None:
+        stack = _state.resolving = []
+    return stack
+
+
+def _resolve_checked(unpickler, base, module, name):
+    """The base find_class for names already judged. The audit backstop skips exactly
+    this (module, name), not whatever a module import it triggers may unpickle."""
+    stack = _resolving_stack()
+    stack.append((module, name))
+    try:
+        return base.find_class(unpickler, module, name)
+    finally:
+        stack.pop()
 
 
 def _guarded_base(unpickler):
@@ -360,11 +374,14 @@ def _install_ext_refusal():
 # ---- backstop ----------------------------------------------------------------------------
 
 def _audit(event, args):
-    if event != "pickle.find_class" or getattr(_state, "inside", 0):
+    if event != "pickle.find_class":
         return
     module, name = args
     if module == PROBE_MODULE:
         return
+    stack = getattr(_state, "resolving", None)
+    if stack and stack[-1] == (module, name):
+        return  # already judged by the enforcing find_class
     if module == EXT_MODULE:
         _refuse_extension(None, int(name))
         return

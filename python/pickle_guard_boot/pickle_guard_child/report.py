@@ -15,9 +15,14 @@ class PickleGuardViolation(pickle.UnpicklingError):
         self.name = name
         self.reason = reason
         self.file = file
+        self.detail = message
         where = " in %s" % file if file else ""
         super(PickleGuardViolation, self).__init__(
             "pickle-guard blocked %s.%s%s [%s] %s" % (module, name, where, code, message))
+
+    def __reduce__(self):
+        # Rebuild from the fields (the default would call __init__ with the message only).
+        return (type(self), (self.code, self.module, self.name, self.reason, self.detail, self.file))
 
 
 class Reporter(object):
