@@ -40,6 +40,8 @@ const NOT_ON_DANGEROUS_LIST: Record<string, string> = {
   'gadget-pyrepl-pager-pipepager': '_pyrepl.** (pager.pipe_pager pipes to a command)',
   'gadget-osxsupport-readoutput': '_osx_support.** / _aix_support.** (run commands)',
   'gadget-logging-filehandler': 'logging.FileHandler and the other handlers (create files, open sockets)',
+  'gadget-antigravity-geohash': 'antigravity.** (importing it opens a web browser)',
+  'gadget-idlelib-idle-idlelib': 'idlelib.** (importing idlelib.idle starts IDLE; pyshell runs source)',
 };
 
 test('the committed corpus is what the generator writes, and CPython still reaches every payload', () => {
