@@ -121,3 +121,30 @@ describe('pickle starts the unpickler accepts', () => {
     assert.equal(looksLikePickle(L('In the beginning')), false);
   });
 });
+
+describe('edge dispatch', () => {
+  it('a text file is format unknown with the real machine (nothing could run)', async () => {
+    const { analyzeContainer } = await import('../../src/formats/index.js');
+    const { bufferSource } = await import('../../src/io/byte-source.js');
+    const analysis = analyzeContainer(bufferSource(L('just some notes\n')));
+    assert.equal(analysis.format, 'unknown');
+    assert.ok(analysis.streams[0]?.analysis.findings.some((f) => f.code === 'not-a-pickle'));
+  });
+
+  it('a tar whose first bytes also start a pickle is scanned both ways', () => {
+    // A member named like a protocol-0 GLOBAL: tarfile sees a tar, pickle.load a GLOBAL.
+    const tar = writeTar([{ name: 'cposix\nsystem\n', data: EVIL }]);
+    const { analysis, handed } = record(tar);
+    assert.equal(analysis.format, 'tar');
+    assert.deepEqual(handed.map((h) => [h.member, h.text.length]), [
+      ['', tar.length],
+      ['cposix\nsystem\n', EVIL.length],
+    ]);
+  });
+
+  it('looksLikeModel sees a tar when given its 512-byte header', () => {
+    const tar = writeTar([{ name: 'storages', data: 'x' }]);
+    assert.equal(looksLikeModel(tar.subarray(0, 512)), true);
+    assert.equal(looksLikeModel(tar.subarray(0, 16)), false);
+  });
+});
