@@ -424,6 +424,34 @@ for line in sys.stdin:
     assert.equal(violations[0]?.file, evil.path);
   });
 
+  it('poll() surfaces a refusal while the bridge is still running', async () => {
+    const evil = fileWith(Buffer.alloc(0));
+    writeFileSync(evil.path, touchPickle(evil.marker));
+    const code = `
+import pickle, sys
+for line in sys.stdin:
+    try:
+        pickle.load(open(line.strip(), "rb"))
+        print("ok", flush=True)
+    except pickle.UnpicklingError as e:
+        print("refused", flush=True)
+`;
+    const child = preparePythonChild({ env: process.env, policy });
+    assert.deepEqual(child.poll(), []);
+    const proc = spawn('python3', ['-c', code], { env: child.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const done = collect(proc);
+    const answered = new Promise<void>((ok) => proc.stdout!.once('data', () => ok()));
+    proc.stdin.write(`${evil.path}\n`);
+    await answered;
+    const live = child.poll();
+    assert.deepEqual(live.map((v) => [v.code, v.file]), [['global-denied', evil.path]]);
+    assert.deepEqual(child.poll(), []);
+    proc.stdin.end();
+    await done;
+    assert.equal(child.afterExit().length, 1);
+    assert.deepEqual(child.poll(), []);
+  });
+
   it('a file swapped after the launch (and after any Node-side scan) is stopped by the child', async () => {
     const { path, marker } = fileWith(emptyCallPickle('collections', 'OrderedDict'));
     const code = `

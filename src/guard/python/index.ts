@@ -47,6 +47,8 @@ export interface PreparedPythonChild {
   env: NodeJS.ProcessEnv;
   /** What the child (and its Python children) refused. Reads the report once, then cleans up. */
   afterExit(): ChildViolation[];
+  /** For long-lived children (bridges): the refusals written since the previous poll, child still running. */
+  poll(): ChildViolation[];
 }
 
 function optedOut(options: PreparePythonChildOptions): boolean {
@@ -62,7 +64,7 @@ function prependPath(existing: string | undefined, dir: string): string {
  * policy cannot be compiled for Python: the launch must not go ahead unguarded.
  */
 export function preparePythonChild(options: PreparePythonChildOptions): PreparedPythonChild {
-  if (optedOut(options)) return { env: { ...options.env }, afterExit: () => [] };
+  if (optedOut(options)) return { env: { ...options.env }, afterExit: () => [], poll: () => [] };
   const scoped = options.path !== undefined ? resolve(options.cwd ?? process.cwd(), options.path) : undefined;
   const compiled = compilePolicyForPython(options.policy, scoped);
   const dir = mkdtempSync(join(tmpdir(), 'pickle-guard-py-'));
@@ -78,6 +80,7 @@ export function preparePythonChild(options: PreparePythonChildOptions): Prepared
   };
   delete env[PYTHON_ENV.optOut];
   let result: ChildViolation[] | undefined;
+  let polled = 0; // bytes of complete lines already returned by poll()
   return {
     env,
     afterExit() {
@@ -86,6 +89,21 @@ export function preparePythonChild(options: PreparePythonChildOptions): Prepared
         rmSync(dir, { recursive: true, force: true });
       }
       return result;
+    },
+    poll() {
+      if (result !== undefined) return [];
+      let bytes: Buffer;
+      try {
+        bytes = readFileSync(reportFile);
+      } catch {
+        return []; // afterExit will report the missing file
+      }
+      // Only whole lines: the child may be writing the next one right now.
+      const end = bytes.lastIndexOf(0x0a) + 1;
+      if (end <= polled) return [];
+      const text = bytes.subarray(polled, end).toString('utf8');
+      polled = end;
+      return parseChildReport(text, compiled.mode);
     },
   };
 }
