@@ -65,8 +65,8 @@ ${POLICY_OPT}
   --json
       Same as --format json.
   --jobs N
-      Scan with N worker threads (1 = in this thread). Default: all cores for 16 or
-      more files, else 1.
+      Scan with N worker threads (1 = in this thread). Default: all cores for 200 or
+      more files, else 1 (a worker's start-up costs more than scanning a few files).
   --include GLOB
       Also scan files under a directory argument whose path (relative to that
       directory) matches GLOB (picomatch syntax; a pattern without "/" matches the file

@@ -41,6 +41,10 @@ export async function scanAll(files: readonly string[], options: PoolOptions): P
   const jobs = Math.min(options.jobs, files.length);
   if (jobs <= 1) return scanHere(files, options);
 
+  // Batches: small enough to balance the workers, large enough to keep round trips few.
+  const size = Math.max(1, Math.min(32, Math.floor(files.length / (jobs * 8))));
+  const batches: number[] = [];
+  for (let i = 0; i < files.length; i += size) batches.push(i);
   const results: Array<FileResult | undefined> = new Array(files.length);
   let next = 0;
   let done = 0;
@@ -48,17 +52,21 @@ export async function scanAll(files: readonly string[], options: PoolOptions): P
   try {
     await new Promise<void>((resolveAll, rejectAll) => {
       const feed = (worker: Worker): void => {
-        if (next >= files.length) return;
+        if (next >= batches.length) return;
         const id = next++;
-        worker.postMessage({ id, path: files[id] });
+        const from = batches[id]!;
+        worker.postMessage({ id, paths: files.slice(from, from + size) });
       };
       for (let i = 0; i < jobs; i++) {
         const worker = startWorker(options.request);
         workers.push(worker);
-        worker.on('message', (msg: { id: number; result: FileResult }) => {
-          results[msg.id] = msg.result;
-          done++;
-          options.onDone?.(done, files.length, msg.result.path);
+        worker.on('message', (msg: { id: number; results: FileResult[] }) => {
+          const from = batches[msg.id]!;
+          msg.results.forEach((r, k) => {
+            results[from + k] = r;
+            done++;
+            options.onDone?.(done, files.length, r.path);
+          });
           if (done === files.length) resolveAll();
           else feed(worker);
         });

@@ -6,13 +6,14 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { loadPolicy, type PolicyRequest } from './policy-source.js';
 import { scanOne } from './scan-one.js';
 
+/** A batch of paths (batches keep message round trips few on large trees). */
 interface Job {
   id: number;
-  path: string;
+  paths: string[];
 }
 
 const request = workerData as PolicyRequest;
 const policy = loadPolicy(request);
 parentPort?.on('message', (job: Job) => {
-  parentPort?.postMessage({ id: job.id, result: scanOne(job.path, policy, request.cwd) });
+  parentPort?.postMessage({ id: job.id, results: job.paths.map((path) => scanOne(path, policy, request.cwd)) });
 });
