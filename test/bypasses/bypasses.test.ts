@@ -42,6 +42,7 @@ const NOT_ON_DANGEROUS_LIST: Record<string, string> = {
   'gadget-logging-filehandler': 'logging.FileHandler and the other handlers (create files, open sockets)',
   'gadget-antigravity-geohash': 'antigravity.** (importing it opens a web browser)',
   'gadget-idlelib-idle-idlelib': 'idlelib.** (importing idlelib.idle starts IDLE; pyshell runs source)',
+  'gadget-idlelib-debugobj-objecttreeitem': 'idlelib.** (debugobj.ObjectTreeItem, run.Executive ...)',
 };
 
 test('the committed corpus is what the generator writes, and CPython still reaches every payload', () => {
