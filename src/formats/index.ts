@@ -135,8 +135,13 @@ function analyzeTar(ctx: ScanContext, place: Place, source: ByteSource): Contain
       report(ctx, here, { code: 'container-malformed', message: 'sparse tar member: its bytes as tarfile reads them are not reconstructed' });
       continue;
     }
-    if (!isRegular(member)) continue; // links point at members that are scanned themselves
-    if (torch && (TORCH_TAR_MEMBERS as readonly string[]).includes(member.name)) {
+    const torchName = torch && (TORCH_TAR_MEMBERS as readonly string[]).includes(member.name);
+    if (!isRegular(member)) {
+      // torch extracts these by name to disk and opens the result: a link could lead anywhere.
+      if (torchName) report(ctx, here, { code: 'container-malformed', message: `torch tar member "${member.name}" is a link or special file, not data: torch would read whatever it points to` });
+      continue; // other links point at members that are scanned themselves
+    }
+    if (torchName) {
       analyzeTorchTarMember(ctx, here, source, member);
       continue;
     }

@@ -144,3 +144,15 @@ describe('torch tar with the real pickle machine', () => {
     assert.deepEqual(analysis.findings.map((f) => `${f.code}@${f.member}`), ['container-malformed@storages']);
   });
 });
+
+describe('torch tar links', () => {
+  it('refuses a torch member that is a symlink (torch extracts it and follows it on disk)', () => {
+    const tar = writeTar([
+      { name: 'storages', data: '\x80\x02K\x00.' },
+      { name: 'tensors', data: '\x80\x02K\x00.' },
+      { name: 'pickle', type: '2', data: '' },
+    ]);
+    const { analysis } = record(tar);
+    assert.ok(codes(analysis).includes('container-malformed@pickle'));
+  });
+});
