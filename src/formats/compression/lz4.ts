@@ -71,8 +71,7 @@ function decodeFrame(input: Uint8Array, start: number, out: OutputBuffer): numbe
     }
     const blockStart = out.length;
     if (stored) out.append(input.subarray(pos, pos + size));
-    else decodeBlock(input, pos, pos + size, out, independent ? blockStart : frameStart);
-    if (out.length - blockStart > blockMax) throw new CorruptInput('lz4 block decodes to more than the frame allows');
+    else decodeBlock(input, pos, pos + size, out, independent ? blockStart : frameStart, blockStart + blockMax);
     pos += size + (blockChecksum ? 4 : 0);
   }
   if (contentSize !== undefined && out.length - frameStart !== contentSize) {
@@ -85,8 +84,11 @@ function decodeFrame(input: Uint8Array, start: number, out: OutputBuffer): numbe
   return pos;
 }
 
-/** One LZ4 block; matches may reach back to `windowStart` (the block, or the frame when blocks are linked). */
-function decodeBlock(input: Uint8Array, start: number, end: number, out: OutputBuffer, windowStart: number): void {
+/**
+ * One LZ4 block; matches may reach back to `windowStart` (the block, or the frame when blocks
+ * are linked). The block may not decode past `outLimit` (the frame's maximum block size).
+ */
+function decodeBlock(input: Uint8Array, start: number, end: number, out: OutputBuffer, windowStart: number, outLimit: number): void {
   let p = start;
   for (;;) {
     if (p >= end) throw new CorruptInput('lz4 block truncated');
@@ -101,6 +103,7 @@ function decodeBlock(input: Uint8Array, start: number, end: number, out: OutputB
       } while (b === 255);
     }
     if (p + literals > end) throw new CorruptInput('lz4 literals run past the block');
+    if (out.length + literals > outLimit) throw new CorruptInput('lz4 block decodes to more than the frame allows');
     out.appendRange(input, p, p + literals);
     p += literals;
     if (p === end) return; // the last sequence has literals only
@@ -119,6 +122,7 @@ function decodeBlock(input: Uint8Array, start: number, end: number, out: OutputB
         len += b;
       } while (b === 255);
     }
+    if (out.length + len > outLimit) throw new CorruptInput('lz4 block decodes to more than the frame allows');
     out.copyMatch(offset, len);
   }
 }
