@@ -10,7 +10,7 @@
 import type { Finding, FindingCode, LimitName } from '../findings.js';
 import type { ByteSource } from '../io/byte-source.js';
 import { IMPORT_MAPPING, NAME_MAPPING } from './compat-mapping.js';
-import { HIGHEST_PROTOCOL, OP, opcodeName } from './opcodes.js';
+import { HIGHEST_PROTOCOL, OP as IMPORTED_OP, opcodeName } from './opcodes.js';
 import { PickleReadError, Reader } from './reader.js';
 import {
   decodeAscii,
@@ -50,12 +50,21 @@ export const MAX_NESTED_PICKLES = 32;
 
 type CallValue = Extract<Value, { k: 'call' }>;
 
+/** A module-local copy: reading an imported binding may go through a getter per access. */
+const OP = { ...IMPORTED_OP } as const;
+
+/** Memo keys below this live in an array (the dense keys pickles use); others in a Map. */
+const MEMO_ARRAY_KEYS = 1 << 20;
+
 /** Per-pickle state: a fresh one for each pickle of the stream, as `pickle.load` makes. */
 interface PickleState {
   stack: Value[];
   marks: number[];
   fence: number;
-  memo: Map<number, Value>;
+  /** Memo: dense keys in an array, others in a Map; `memoCount` counts distinct keys. */
+  memoArr: Array<Value | undefined>;
+  memoMap: Map<number, Value>;
+  memoCount: number;
   proto: number;
   frameEnd: number;
   importRan: boolean;
@@ -67,7 +76,9 @@ function freshState(index: number, start: number): PickleState {
     stack: [],
     marks: [],
     fence: 0,
-    memo: new Map(),
+    memoArr: [],
+    memoMap: new Map(),
+    memoCount: 0,
     proto: 0,
     frameEnd: -1,
     importRan: false,
@@ -354,7 +365,7 @@ export class PickleMachine {
         this.push(this.unicodeCounted(r.u8()));
         return;
       case OP.MEMOIZE:
-        this.memoPut(s.memo.size);
+        this.memoPut(s.memoCount);
         return;
       case OP.BINPUT:
         this.memoPut(r.u8());
@@ -730,14 +741,21 @@ export class PickleMachine {
   private memoPut(index: number): void {
     const s = this.s;
     const v = this.top();
-    s.memo.set(index, v);
-    if (s.memo.size > this.limits.maxMemoEntries) {
+    if (index < MEMO_ARRAY_KEYS) {
+      if (s.memoArr[index] === undefined) s.memoCount++;
+      s.memoArr[index] = v;
+    } else {
+      if (!s.memoMap.has(index)) s.memoCount++;
+      s.memoMap.set(index, v);
+    }
+    if (s.memoCount > this.limits.maxMemoEntries) {
       throw limitHit('maxMemoEntries', `more than ${this.limits.maxMemoEntries} memo entries (maxMemoEntries)`);
     }
   }
 
   private memoGet(index: number): Value {
-    const v = this.s.memo.get(index);
+    const s = this.s;
+    const v = index >= 0 && index < MEMO_ARRAY_KEYS ? s.memoArr[index] : s.memoMap.get(index);
     if (v === undefined) throw malformed(`Memo value not found at index ${index}`);
     return v;
   }
