@@ -2,10 +2,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { delimiter } from 'node:path';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseChildReport, preparePythonChild, pythonFlagsDefeatingGuard, PYTHON_BOOT_DIR } from '../../src/guard/python/index.js';
-import { policyFromList } from '../../src/policy/index.js';
-import { BASIC_POLICY, policyFromYaml } from './helpers.js';
+import { loadPolicyFile, policyFromList } from '../../src/policy/index.js';
+import { BASIC_POLICY, policyFromYaml, tempDir } from './helpers.js';
 
 describe('parseChildReport', () => {
   it('reads violation lines and turns anything else into report-unreadable (never silence)', () => {
@@ -44,6 +45,21 @@ describe('preparePythonChild', () => {
     assert.equal(readFileSync(child.env.PICKLE_GUARD_REPORT!, 'utf8'), '');
     assert.deepEqual(child.afterExit(), []);
     assert.equal(existsSync(child.env.PICKLE_GUARD_POLICY!), false);
+  });
+
+  it('compiles the policy for the launch path (path-scoped rules, relative to cwd)', () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'lab'));
+    writeFileSync(join(dir, 'pickle-guard.yaml'), 'version: 1\nrules:\n  - files: "lab/**"\n    allow: [mylab.A]\n');
+    const policy = loadPolicyFile(join(dir, 'pickle-guard.yaml'));
+    const exactOf = (child: { env: NodeJS.ProcessEnv; afterExit(): unknown }) => {
+      const compiled = JSON.parse(readFileSync(child.env.PICKLE_GUARD_POLICY!, 'utf8')) as { allow: { exact: string[] } };
+      child.afterExit();
+      return compiled.allow.exact;
+    };
+    assert.deepEqual(exactOf(preparePythonChild({ env: {}, policy, cwd: dir, path: 'lab/model.pkl' })), ['mylab.A']);
+    assert.deepEqual(exactOf(preparePythonChild({ env: {}, policy, cwd: dir, path: 'other/model.pkl' })), []);
+    assert.deepEqual(exactOf(preparePythonChild({ env: {}, policy })), []);
   });
 
   it('refuses (throws) a policy it cannot compile for Python rather than launching unguarded', () => {
