@@ -12,6 +12,7 @@ import {
   type PickleLimits,
   type PickleStreamAnalysis,
 } from '../pickle/types.js';
+import type { Sniffed } from './sniff.js';
 import { DEFAULT_CONTAINER_LIMITS, type ContainerFormat, type ContainerLimits, type ScannedStream } from './types.js';
 
 export type AllLimits = PickleLimits & ContainerLimits;
@@ -52,6 +53,9 @@ export interface Place {
   member: string;
   depth: number;
 }
+
+/** Analyses a container found inside another one (depth is already that of `place`). */
+export type NestedAnalyzer = (ctx: ScanContext, place: Place, source: ByteSource, head: Sniffed) => void;
 
 export function childPlace(place: Place, name: string): Place {
   return { member: place.member ? `${place.member}/${name}` : name, depth: place.depth + 1 };

@@ -9,27 +9,15 @@
  */
 import type { ByteSource } from '../io/byte-source.js';
 import type { PickleLimits } from '../pickle/types.js';
-import {
-  childPlace,
-  createContext,
-  defaultMachine,
-  report,
-  reportLimit,
-  scanPickle,
-  takeMembers,
-  type PickleMachine,
-  type Place,
-  type ScanContext,
-} from './context.js';
+import { createContext, defaultMachine, report, reportLimit, type PickleMachine, type Place, type ScanContext } from './context.js';
 import { decompressInto } from './decompress.js';
 import { scanRawPickle } from './raw-pickle.js';
 import { analyzeNpy } from './npy.js';
-import { looksLikePickle, sniff, sniffHead, SNIFF_BYTES, type Sniffed } from './sniff.js';
-import { isRegular, isTorchTar, memberSource, readTar, TORCH_TAR_MEMBERS } from './tar.js';
-import { analyzeTorchLegacy, analyzeTorchTarMember } from './torch-legacy.js';
+import { sniff, type Sniffed } from './sniff.js';
+import { analyzeTar } from './tar-scan.js';
+import { analyzeTorchLegacy } from './torch-legacy.js';
 import type { Compression, ContainerAnalysis, ContainerFormat, ContainerLimits } from './types.js';
 import { analyzeZip } from './zip/index.js';
-import { copyOf } from './bytes.js';
 
 export { looksLikeModel, sniff } from './sniff.js';
 export type { PickleMachine } from './context.js';
@@ -91,7 +79,7 @@ function analyzeNode(ctx: ScanContext, place: Place, source: ByteSource, head: S
       return head.kind === 'compressed' ? { format: 'compressed', compression: head.compression } : { format: 'joblib', compression: 'zlib' };
     }
     case 'tar':
-      return { format: analyzeTar(ctx, place, source) };
+      return { format: analyzeTar(ctx, place, source, nested) };
     case 'torch-legacy':
       analyzeTorchLegacy(ctx, place, source);
       return { format: 'torch-legacy' };
@@ -111,44 +99,4 @@ function nested(ctx: ScanContext, place: Place, source: ByteSource, head: Sniffe
     return;
   }
   analyzeNode(ctx, place, source, head);
-}
-
-function analyzeTar(ctx: ScanContext, place: Place, source: ByteSource): ContainerFormat {
-  const head = copyOf(source.read(0, SNIFF_BYTES));
-  // tarfile only checks header checksums, so the same bytes may also start a pickle
-  // (np.load and joblib would unpickle them): scan that reading too.
-  if (looksLikePickle(head)) scanRawPickle(ctx, place, source, 'pickle');
-  const result = readTar(source, ctx.budget.members);
-  if (result.ok === 'too-many') {
-    takeMembers(ctx, place, ctx.budget.members + 1);
-    return 'tar';
-  }
-  if (!result.ok) {
-    report(ctx, place, { code: result.code, message: result.message, offset: result.offset });
-    return 'tar';
-  }
-  if (!takeMembers(ctx, place, result.members.length)) return 'tar';
-  const torch = isTorchTar(result.members);
-  for (const member of result.members) {
-    const here = childPlace(place, member.name);
-    if (member.type === 'S') {
-      report(ctx, here, { code: 'container-malformed', message: 'sparse tar member: its bytes as tarfile reads them are not reconstructed' });
-      continue;
-    }
-    const torchName = torch && (TORCH_TAR_MEMBERS as readonly string[]).includes(member.name);
-    if (!isRegular(member)) {
-      // torch extracts these by name to disk and opens the result: a link could lead anywhere.
-      if (torchName) report(ctx, here, { code: 'container-malformed', message: `torch tar member "${member.name}" is a link or special file, not data: torch would read whatever it points to` });
-      continue; // other links point at members that are scanned themselves
-    }
-    if (torchName) {
-      analyzeTorchTarMember(ctx, here, source, member);
-      continue;
-    }
-    const bytes = memberSource(source, member);
-    const inner = sniffHead(copyOf(bytes.read(0, SNIFF_BYTES)));
-    if (inner.kind === 'pickle' || inner.kind === 'torch-legacy') scanRawPickle(ctx, here, bytes, torch ? 'torch-tar' : 'tar');
-    else if (inner.kind !== 'unknown') nested(ctx, here, bytes, inner);
-  }
-  return torch ? 'torch-tar' : 'tar';
 }

@@ -5,16 +5,24 @@
  * (`<prefix>/data/...`) is never read.
  */
 import type { ByteSource } from '../../io/byte-source.js';
-import { childPlace, decompressCap, report, reportLimit, scanPickle, spendDecompressed, takeMembers, type Place, type ScanContext } from '../context.js';
+import {
+  childPlace,
+  decompressCap,
+  report,
+  reportLimit,
+  scanPickle,
+  spendDecompressed,
+  takeMembers,
+  type NestedAnalyzer,
+  type Place,
+  type ScanContext,
+} from '../context.js';
 import { scanRawPickle } from '../raw-pickle.js';
-import { sniffHead, SNIFF_BYTES, type Sniffed } from '../sniff.js';
+import { sniffHead, SNIFF_BYTES } from '../sniff.js';
 import type { ContainerFormat } from '../types.js';
 import { readDirectory, type ZipEntry } from './directory.js';
 import { openMember, type ZipMode } from './member.js';
 import { copyOf } from '../bytes.js';
-
-/** Analyses a nested container (depth is already that of `place`). */
-export type NestedAnalyzer = (ctx: ScanContext, place: Place, source: ByteSource, head: Sniffed) => void;
 
 /** Names torch unpickles: `data.pkl`, `constants.pkl`, `*.debug_pkl` ... in any case. */
 export function isPickleName(name: string): boolean {
