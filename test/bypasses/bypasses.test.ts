@@ -6,7 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe as group, test } from 'node:test';
@@ -83,6 +83,12 @@ group('bypasses: gadgets under a package-wide glob policy', () => {
       assert.deepEqual(unmet(report, c.expect), [], describe(report));
     });
   }
+});
+
+test('docs/bypasses.md lists every case', () => {
+  const doc = readFileSync(fileURLToPath(new URL('../../docs/bypasses.md', import.meta.url)), 'utf8');
+  const missing = cases.filter((c) => !doc.includes(`\`${c.id}\``)).map((c) => c.id);
+  assert.deepEqual(missing, []);
 });
 
 for (const groupName of [...new Set(cases.map((c) => c.group))]) {
