@@ -106,6 +106,8 @@ export class PickleMachine {
   private readonly afterBuild: AfterBuildHook | undefined;
   private readonly findingCounts = new Map<FindingCode, number>();
   private readonly valueUseNoted = new Set<number>();
+  /** Calls seen per import index (uses keep the first MAX_CALL_USES). */
+  private readonly callCounts: number[] = [];
   private totalOpcodes = 0;
   private nestedDepth = 0;
   private callIds = 0;
@@ -225,8 +227,8 @@ export class PickleMachine {
   }
 
   private noteCall(imp: ImportRecord, via: CallOpcode): void {
-    let calls = 0;
-    for (const u of imp.uses) if (u.kind === 'call') calls++;
+    const calls = this.callCounts[imp.index] ?? 0;
+    this.callCounts[imp.index] = calls + 1;
     if (calls < MAX_CALL_USES) imp.uses.push({ kind: 'call', via, offset: this.opStart });
   }
 
@@ -520,12 +522,12 @@ export class PickleMachine {
         if (s.marks.length > 0 && s.marks[s.marks.length - 1] === len) {
           this.marker();
         } else {
-          this.noteValue(this.pop());
+          this.pop(); // discarded: not a use
         }
         return;
       }
       case OP.POP_MARK:
-        this.noteValues(this.popMark());
+        this.popMark();
         return;
       case OP.DUP:
         this.push(this.top());

@@ -293,3 +293,14 @@ describe('extension registry and persistent ids', () => {
     assert.deepEqual(codes(a), ['persistent-id']);
   });
 });
+
+describe('bounded bookkeeping', () => {
+  it('keeps the first 1000 call uses of an import (a dense pickle calls one class a million times)', () => {
+    const w = pw().proto(4).global('datetime', 'date').binput(0).pop().emptyList().mark();
+    for (let i = 0; i < 1500; i++) w.binget(0).emptyTuple().reduce();
+    w.appends().stop();
+    const a = scan(w);
+    assert.equal(a.imports[0]!.uses.length, 1000);
+    assert.deepEqual(a.findings, []);
+  });
+});
