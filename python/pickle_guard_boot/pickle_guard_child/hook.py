@@ -197,10 +197,11 @@ def _run_override(unpickler, call, module, name):
         if isinstance(module, str) and module == EXT_MODULE:
             _refuse_extension(unpickler, int(name))
         elif isinstance(module, str) and isinstance(name, str):
-            _check_names(unpickler, *_resolved_names(unpickler, _guarded_base(unpickler), module, name))
+            module, name = _resolved_names(unpickler, _guarded_base(unpickler), module, name)
+            _check_names(unpickler, module, name)
         else:
             _check_names(unpickler, module, name)
-        _remember(unpickler, obj, module, name)
+        _remember(unpickler, obj, module, name)  # as judged, for a constrained getattr on it
     _approve(obj)
     return obj
 
