@@ -52,15 +52,7 @@ class Parser {
     if (c === '{') return this.dict(depth);
     if (c === '(') return this.sequence(depth, ')', 'tuple');
     if (c === '[') return this.sequence(depth, ']', 'list');
-    if (c === "'" || c === '"') return { k: 'str', v: this.string() };
-    if ((c === 'u' || c === 'U') && /['"]/.test(this.text[this.at + 1] ?? '')) {
-      this.at++;
-      return { k: 'str', v: this.string() };
-    }
-    if ((c === 'b' || c === 'B') && /['"]/.test(this.text[this.at + 1] ?? '')) {
-      this.at++;
-      return { k: 'bytes', v: this.string() };
-    }
+    if (this.stringKind() !== undefined) return this.strings();
     if (c === '-' || c === '+' || (c >= '0' && c <= '9')) return this.int();
     for (const [word, lit] of [
       ['True', { k: 'bool', v: true }],
@@ -73,6 +65,31 @@ class Parser {
       }
     }
     return this.fail(`unsupported syntax '${c}'`);
+  }
+
+  /** 'str' or 'bytes' when a string literal (optionally u/b-prefixed) starts here. */
+  private stringKind(): 'str' | 'bytes' | undefined {
+    const c = this.text[this.at];
+    if (c === "'" || c === '"') return 'str';
+    const quoted = /['"]/.test(this.text[this.at + 1] ?? '');
+    if ((c === 'u' || c === 'U') && quoted) return 'str';
+    if ((c === 'b' || c === 'B') && quoted) return 'bytes';
+    return undefined;
+  }
+
+  /** Adjacent literals concatenate, as in Python (`'<' 'O'` is `'<O'`); str and bytes do not mix. */
+  private strings(): PyLiteral {
+    const kind = this.stringKind() as 'str' | 'bytes';
+    let v = '';
+    for (;;) {
+      const k = this.stringKind();
+      if (k === undefined) break;
+      if (k !== kind) this.fail('cannot mix bytes and str literals');
+      if (this.text[this.at] !== "'" && this.text[this.at] !== '"') this.at++; // prefix
+      v += this.string();
+      this.space();
+    }
+    return { k: kind, v };
   }
 
   private int(): PyLiteral {

@@ -114,3 +114,11 @@ describe('npy dispatch', () => {
     assert.deepEqual(codes(record(bytes).analysis), ['container-malformed@']);
   });
 });
+
+describe('python literal: implicit concatenation', () => {
+  it("reads '<' 'O' as '<O' (literal_eval does) so the object dtype is seen", () => {
+    assert.deepEqual(parsePyLiteral("'|' \"O\""), { k: 'str', v: '|O' });
+    assert.equal(dtypeHoldsObjects(parsePyLiteral("'|'  u'O'")), 'yes');
+    assert.throws(() => parsePyLiteral("'a' b'b'"), PyLiteralError);
+  });
+});
