@@ -940,9 +940,14 @@ export class PickleMachine {
 
   private runAfterBuild(target: Value, state: Value): void {
     const r = this.r;
+    const s = this.s;
+    // A frame that ends exactly here is used up: bytes the hook skips are outside it.
+    if (s.frameEnd >= 0 && r.pos >= s.frameEnd) s.frameEnd = -1;
     let answer: ReturnType<AfterBuildHook>;
     try {
-      answer = this.afterBuild!({ target, state, imports: this.imports, source: this.source, offset: r.pos });
+      const ctx: Parameters<AfterBuildHook>[0] = { target, state, imports: this.imports, source: this.source, offset: r.pos };
+      if (s.frameEnd > r.pos) ctx.frameEnd = s.frameEnd;
+      answer = this.afterBuild!(ctx);
     } catch (err) {
       throw malformed(`format reader failed after BUILD: ${err instanceof Error ? err.message : String(err)}`);
     } finally {

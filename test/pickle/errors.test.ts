@@ -265,3 +265,26 @@ describe('afterBuild hook', () => {
     assert.deepEqual(codes(scan(w, { afterBuild: () => ({ resume: 1 }) })), ['malformed']);
   });
 });
+
+describe('afterBuild and frames', () => {
+  it('tells the hook where the current frame ends when bytes of it are left', () => {
+    const w = pw().proto(4);
+    const at = w.here();
+    w.global('m', 'W').emptyTuple().newobj().emptyDict().build().none().pop().stop();
+    w.frameFrom(at);
+    const seen: Array<number | undefined> = [];
+    scan(w, { afterBuild: (ctx) => void seen.push(ctx.frameEnd) });
+    assert.deepEqual(seen, [w.bytes().length]);
+  });
+
+  it('a resume past a frame that ended exactly at the BUILD is not a frame violation', () => {
+    const w = pw().proto(4);
+    const at = w.here();
+    w.global('m', 'W').emptyTuple().newobj().emptyDict().build();
+    w.frameFrom(at);
+    const dataAt = w.here();
+    w.raw([1, 2, 3, 4]).stop();
+    const a = scan(w, { afterBuild: (ctx) => { assert.equal(ctx.frameEnd, undefined); return { resume: dataAt + 4 }; } });
+    assert.deepEqual(a.findings, []);
+  });
+});
