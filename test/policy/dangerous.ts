@@ -121,3 +121,27 @@ export const DANGEROUS_CALLABLES: readonly string[] = [
   'sklearn.datasets.load_svmlight_file',
   'scipy.io.loadmat',
 ];
+
+/** Gadgets from the bypass corpus (test/bypasses): stdlib and tooling names that run commands or write files. */
+export const CORPUS_GADGETS: readonly string[] = [
+  'pip.main',
+  'pydoc.pipepager',
+  'pydoc.tempfilepager',
+  'pydoc.pager',
+  'distutils.file_util.write_file',
+  'distutils.spawn.spawn',
+  'ensurepip._run_pip',
+  'uuid._get_command_stdout',
+  'imaplib.IMAP4_stream',
+  '_pyrepl.pager.pipe_pager',
+  '_osx_support._read_output',
+  '_aix_support._read_cmd_output',
+  'logging.FileHandler',
+  'logging.handlers.SocketHandler',
+  'platform.popen',
+  'joblib.numpy_pickle_compat.NDArrayWrapper',
+  'dataclasses.make_dataclass',
+  'antigravity.geohash',
+  'idlelib.debugobj.ObjectTreeItem',
+  'idlelib.run.Executive',
+];

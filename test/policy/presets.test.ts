@@ -6,7 +6,7 @@ import { parse } from 'yaml';
 import Ajv from 'ajv';
 import { PRESET_DIR, presetNames, presetPolicy } from '../../src/policy/index.js';
 import { dangerReason, DANGEROUS_ENTRIES } from '../../src/policy/dangerous.js';
-import { DANGEROUS_CALLABLES } from './dangerous.js';
+import { CORPUS_GADGETS, DANGEROUS_CALLABLES } from './dangerous.js';
 import { imp, parts } from './helpers.js';
 
 const schema = JSON.parse(readFileSync(new URL('../../schema/policy.schema.json', import.meta.url), 'utf8')) as object;
@@ -28,7 +28,7 @@ describe('presets', () => {
     });
     it(`${name}: allows none of the curated dangerous callables`, () => {
       const list = presetPolicy(name).forFile(undefined);
-      for (const full of DANGEROUS_CALLABLES) {
+      for (const full of [...DANGEROUS_CALLABLES, ...CORPUS_GADGETS]) {
         const [m, n] = parts(full);
         assert.equal(list.check(imp(m, n)).allowed, false, `${name} allows ${full}`);
       }
@@ -52,8 +52,8 @@ describe('presets', () => {
 });
 
 describe('the curated dangerous list and the runtime list agree', () => {
-  it('the runtime list flags every curated name (so suggest refuses them)', () => {
-    for (const full of DANGEROUS_CALLABLES) {
+  it('the runtime list flags every curated name and corpus gadget (so suggest refuses them)', () => {
+    for (const full of [...DANGEROUS_CALLABLES, ...CORPUS_GADGETS]) {
       const [m, n] = parts(full);
       assert.notEqual(dangerReason(m, n), undefined, full);
     }
@@ -64,6 +64,8 @@ describe('the curated dangerous list and the runtime list agree', () => {
     assert.equal(dangerReason('numpy.random._pickle', '__randomstate_ctor'), undefined);
     assert.equal(dangerReason('torch.jit._pickle', 'build_intlist'), undefined);
     assert.equal(dangerReason('torch.serialization', '_get_layout'), undefined);
+    assert.equal(dangerReason('uuid', 'UUID'), undefined);
+    assert.notEqual(dangerReason('pandas', 'read_feather'), undefined);
     assert.notEqual(dangerReason('torch.serialization', 'load'), undefined);
   });
   it('the runtime list is documented', () => {
