@@ -4,7 +4,15 @@ import assert from 'node:assert/strict';
 import { delimiter } from 'node:path';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseChildReport, preparePythonChild, pythonFlagsDefeatingGuard, PYTHON_BOOT_DIR } from '../../src/guard/python/index.js';
+import {
+  parseChildReport,
+  preparePythonChild,
+  pythonFlagsDefeatingGuard,
+  PythonChildViolationError,
+  PYTHON_BOOT_DIR,
+  type ChildViolation,
+} from '../../src/guard/python/index.js';
+import { PickleGuardError } from '../../src/errors.js';
 import { loadPolicyFile, policyFromList } from '../../src/policy/index.js';
 import { BASIC_POLICY, policyFromYaml, tempDir } from './helpers.js';
 
@@ -18,6 +26,30 @@ describe('parseChildReport', () => {
       ['report-unreadable', 'unreadable report line (unknown code'],
       ['report-unreadable', 'unreadable report line (missing fields'],
     ]);
+  });
+});
+
+describe('PythonChildViolationError', () => {
+  const v = (module: string, name: string, message: string, code: ChildViolation['code'] = 'global-not-allowed'): ChildViolation => ({
+    code, module, name, reason: message.split('. ')[0]!, message, mode: 'enforce', file: '/m.pkl',
+  });
+  it('is a PickleGuardError with the first refusal and the lines to add', () => {
+    const e = new PythonChildViolationError('child_process.spawn', [
+      v('mylab', 'A', "mylab.A is not allowed by policy p. If you trust this model, add to the policy's allow list: - mylab.A"),
+      v('mylab', 'B', "mylab.B is not allowed by policy p. If you trust this model, add to the policy's allow list: - mylab.B"),
+    ]);
+    assert.ok(e instanceof PickleGuardError);
+    assert.equal(e.code, 'ERR_PICKLE_GUARD_VIOLATION');
+    assert.deepEqual([e.module, e.qualname, e.file, e.name], ['mylab', 'A', '/m.pkl', 'PythonChildViolationError']);
+    assert.deepEqual(e.suggestions, ['- mylab.A', '- mylab.B']);
+    assert.match(e.message, /started by child_process\.spawn refused 2 import\(s\)\n  mylab\.A in \/m\.pkl: \[global-not-allowed\]/);
+  });
+  it('suggests nothing when one refusal cannot be allowed (denied names)', () => {
+    const e = new PythonChildViolationError('x', [
+      v('mylab', 'A', "mylab.A is not allowed. If you trust this model, add to the policy's allow list: - mylab.A"),
+      v('os', 'system', 'os.system is on the known-dangerous list', 'global-denied'),
+    ]);
+    assert.deepEqual(e.suggestions, []);
   });
 });
 

@@ -16,6 +16,7 @@ import { parseChildReport, type ChildViolation } from './report.js';
 
 export type { ChildViolation, ChildViolationCode } from './report.js';
 export { parseChildReport } from './report.js';
+export { PythonChildViolationError } from './error.js';
 export { pythonFlagsDefeatingGuard } from './flags.js';
 
 /** The folder put first on the child's PYTHONPATH (holds `sitecustomize.py`). Same relative place in src/ and dist/. */
