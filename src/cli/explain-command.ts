@@ -97,13 +97,15 @@ interface Marked {
   dim?: boolean;
 }
 
-function renderMarked(lines: readonly Marked[], p: Paint): string[] {
-  const width = Math.max(4, ...lines.map((l) => String(l.offset ?? '').length));
+/** `offsets`: show the offset column (the disassembly carries its own). */
+function renderMarked(lines: readonly Marked[], p: Paint, offsets: boolean): string[] {
+  const width = offsets ? Math.max(4, ...lines.map((l) => String(l.offset ?? '').length)) : 0;
   return lines.map((l) => {
     const blocked = l.violations.length > 0;
-    const gutter = `${blocked ? p.red('!') : ' '} ${String(l.offset ?? '').padStart(width)} | `;
+    const gutter = offsets ? `${blocked ? p.red('!') : ' '} ${String(l.offset ?? '').padStart(width)} | ` : `${blocked ? p.red('!') : ' '} `;
     const text = l.dim ? p.dim(l.text) : blocked ? p.red(l.text) : l.text;
-    const why = l.violations.map((v) => `\n${' '.repeat(width + 2)} |     ${p.red(`^ BLOCKED ${v.split('\n')[0]}`)}`).join('');
+    const pad = offsets ? `${' '.repeat(width + 2)} |     ` : '         ';
+    const why = l.violations.map((v) => `\n${pad}${p.red(`^ BLOCKED ${v.split('\n')[0]}`)}`).join('');
     return `${gutter}${text}${why}`;
   });
 }
@@ -190,7 +192,7 @@ export async function explainCommand(argv: string[], io: CliIO): Promise<number>
         }),
       );
     }
-    out.push(...renderMarked(marked, p));
+    out.push(...renderMarked(marked, p, !values.disasm));
     const shown = new Set(marked.filter((l) => l.violations.length > 0).map((l) => l.offset));
     if (values.disasm) for (const l of view?.disasm ?? []) if (l.offset !== undefined && marks.has(l.offset)) shown.add(l.offset);
     const rest = unplaced(report, stream.member, shown);

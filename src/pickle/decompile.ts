@@ -70,7 +70,8 @@ export function pyBytes(bytes: Uint8Array): string {
   return `${out}'`;
 }
 
-function pyFloat(v: number): string {
+/** Python's repr of a float. */
+export function pyFloat(v: number): string {
   if (Number.isNaN(v)) return "float('nan')";
   if (!Number.isFinite(v)) return v > 0 ? "float('inf')" : "float('-inf')";
   const s = String(v);
