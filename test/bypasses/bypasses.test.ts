@@ -23,7 +23,10 @@ const cases = loadCorpus();
  * Cases the scanner does not yet get right, with why. Each is a real gap, kept visible
  * as a todo (run with the todo list printed) instead of being deleted or weakened.
  */
-const KNOWN_GAPS: Record<string, string> = {};
+const KNOWN_GAPS: Record<string, string> = {
+  'joblib-nested-pickle-is-plain':
+    'src/formats/joblib.ts scans the nested object-array pickle with the joblib BUILD hook, but joblib reads it with plain pickle.load: the bytes after a wrapper inside it are opcodes, not array data (verdict today: allowed)',
+};
 
 /**
  * Gadgets blocked by the default preset only because it does not allow them: they are not
