@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { preparePythonChild, PYTHON_BOOT_DIR } from '../../src/guard/python/index.js';
+import { scanFile } from '../../src/scan/index.js';
 import {
   BASIC_POLICY,
   callPickle,
@@ -462,10 +463,13 @@ try:
 except pickle.UnpicklingError as e:
     print("BLOCKED", e.code)
 `;
+    // The Node side scans the file first: it passes.
+    assert.equal(scanFile(path, { policy, path }).verdict, 'allowed');
     const child = preparePythonChild({ env: process.env, policy, path });
     const proc = spawn('python3', ['-c', code, path], { env: child.env, stdio: ['pipe', 'pipe', 'pipe'] });
     const done = collect(proc);
-    writeFileSync(path, touchPickle(marker)); // swap after the launch
+    writeFileSync(path, touchPickle(marker)); // swap after the scan and the launch
+    assert.equal(scanFile(path, { policy, path }).verdict, 'blocked'); // (a rescan would have seen it)
     proc.stdin.end('go\n');
     const out = await done;
     assert.equal(out.stdout.trim(), 'BLOCKED global-denied', out.stderr);
