@@ -3,12 +3,12 @@
  * joblib's `_detect_compressor` does, and decoded synchronously with an output cap that is
  * enforced while decoding.
  *
- * zlib/gzip: node:zlib (native, `maxOutputLength`). bz2: seek-bzip. xz, .lzma and lz4
- * frames: our own decoders in this folder (see docs/compression.md for why).
+ * zlib/gzip: node:zlib (native, `maxOutputLength`). bz2, xz, .lzma and lz4 frames: our own
+ * decoders in this folder (see docs/compression.md for why).
  */
 import { gunzipSync, inflateSync } from 'node:zlib';
 import type { Compression } from '../types.js';
-import { decodeBz2 } from './bz2.js';
+import { decodeBzip2 } from './bzip2.js';
 import { decodeLz4 } from './lz4.js';
 import { decodeLzmaAlone } from './lzma-alone.js';
 import { CorruptInput, OutputLimit, UnsupportedInput } from './output.js';
@@ -68,7 +68,7 @@ function decode(kind: CompressionKind, input: Uint8Array, cap: number): Uint8Arr
     case 'gzip':
       return gunzipSync(input, { maxOutputLength: Math.max(1, cap) });
     case 'bz2':
-      return decodeBz2(input, cap);
+      return decodeBzip2(input, cap);
     case 'xz':
       return decodeXz(input, cap);
     case 'lzma':
