@@ -45,7 +45,8 @@ function fingerprint(parts: Array<string | number | undefined>): string {
 }
 
 function resultFor(f: Finding, path: string, cwd: string): Record<string, unknown> {
-  const subject = f.module !== undefined && f.name !== undefined ? `${f.module}.${f.name}: ` : '';
+  const full = f.module !== undefined && f.name !== undefined ? `${f.module}.${f.name}` : '';
+  const subject = full && !f.message.includes(full) ? `${full}: ` : '';
   const where = [f.member ? `member ${f.member}` : '', f.offset !== undefined ? `byte offset ${f.offset}` : '', f.opcode ?? '']
     .filter(Boolean)
     .join(', ');
