@@ -141,17 +141,20 @@ export class Reader {
       const stop = i + avail;
       for (let j = i; j < stop; j++) {
         if (b[j] === 0x0a) {
+          if (j - i > this.maxDeclaredLength) this.lineTooLong();
           this.lineLength = j - i;
           this.pos += j - i + 1;
           return i;
         }
       }
       if (this.pos + avail >= this.size) throw truncated(`no end of line after offset ${this.pos}`);
-      if (avail >= MAX_LINE || avail >= this.maxDeclaredLength) {
-        throw new PickleReadError('limit', `text argument longer than ${Math.min(MAX_LINE, this.maxDeclaredLength)} bytes at offset ${this.pos}`, 'maxDeclaredLength');
-      }
+      if (avail >= MAX_LINE || avail >= this.maxDeclaredLength) this.lineTooLong();
       want = avail * 4;
     }
+  }
+
+  private lineTooLong(): never {
+    throw new PickleReadError('limit', `text argument longer than ${Math.min(MAX_LINE, this.maxDeclaredLength)} bytes at offset ${this.pos}`, 'maxDeclaredLength');
   }
 
   /** Length of the last line read by `line()`. */

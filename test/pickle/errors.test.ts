@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { pw } from './writer.js';
 import { codes, names, scan } from './helpers.js';
+import { analyzePickleStream } from '../../src/pickle/index.js';
 
 describe('malformed streams keep the imports CPython already ran', () => {
   const evil = () => pw().proto(2).global('os', 'system').shortBinUnicode('id').tuple1().reduce();
@@ -286,5 +287,30 @@ describe('afterBuild and frames', () => {
     w.raw([1, 2, 3, 4]).stop();
     const a = scan(w, { afterBuild: (ctx) => { assert.equal(ctx.frameEnd, undefined); return { resume: dataAt + 4 }; } });
     assert.deepEqual(a.findings, []);
+  });
+});
+
+describe('never throws', () => {
+  it('a source that fails mid-read is malformed, with the imports seen so far', () => {
+    // The payload pushes the next opcode past the first 1 MiB window: a second read is needed.
+    const bytes = pw().proto(4).global('os', 'system').binBytes8(new Uint8Array(2 << 20)).none().stop().bytes();
+    let reads = 0;
+    const flaky = {
+      size: bytes.length,
+      read(offset: number, length: number): Uint8Array {
+        if (reads++ > 0) throw new Error('EIO');
+        return bytes.subarray(offset, offset + length);
+      },
+    };
+    const a = analyzePickleStream(flaky);
+    assert.deepEqual(names(a), [['os', 'system']]);
+    assert.deepEqual(codes(a), ['malformed']);
+    assert.match(a.findings[0]!.message, /internal error.*EIO/);
+  });
+
+  it('a text line longer than maxDeclaredLength is a limit', () => {
+    const a = scan(pw().proto(2).global('a', 'b').global('x'.repeat(5000), 'y').stop(), { limits: { maxDeclaredLength: 1000 } });
+    assert.deepEqual(codes(a), ['limit']);
+    assert.equal(a.findings[0]!.limit, 'maxDeclaredLength');
   });
 });
