@@ -43,7 +43,7 @@ def _pickle_guard_fail(why):
 
 
 def _pickle_guard_report(reason):
-    path = os.environ.get("PICKLE_GUARD_REPORT")
+    path = os.environ.get("PICKLE_GUARD_PYTHON_REPORT")
     if not path:
         return
     import json

@@ -86,7 +86,7 @@ describe('python child: basic enforcement', () => {
     runPython(LOAD_FILE, [path], child.env);
     const first = child.afterExit();
     assert.equal(first.length, 1);
-    assert.equal(existsSync(child.env.PICKLE_GUARD_REPORT!), false);
+    assert.equal(existsSync(child.env.PICKLE_GUARD_PYTHON_REPORT!), false);
     assert.deepEqual(child.afterExit(), first);
   });
 
@@ -493,7 +493,7 @@ describe('python child: modes and opt-outs', () => {
     const env = { ...process.env, PYTHONPATH: '/somewhere' };
     const child = preparePythonChild({ env, policy, enforce: false });
     assert.equal(child.env.PYTHONPATH, '/somewhere');
-    assert.equal(child.env.PICKLE_GUARD_POLICY, undefined);
+    assert.equal(child.env.PICKLE_GUARD_PYTHON_POLICY, undefined);
     assert.deepEqual(child.afterExit(), []);
   });
 
@@ -501,7 +501,7 @@ describe('python child: modes and opt-outs', () => {
     const { path, marker } = fileWith(Buffer.alloc(0));
     writeFileSync(path, callPickle('collections', 'Counter', 'x'));
     const off = preparePythonChild({ env: { ...process.env, PICKLE_GUARD_PYTHON: '0' }, policy });
-    assert.equal(off.env.PICKLE_GUARD_POLICY, undefined);
+    assert.equal(off.env.PICKLE_GUARD_PYTHON_POLICY, undefined);
     // A child that still has the bootstrap on its path but the opt-out set does not enforce.
     const on = preparePythonChild({ env: process.env, policy });
     const r = runPython(LOAD_FILE, [path], { ...on.env, PICKLE_GUARD_PYTHON: '0' });
@@ -513,7 +513,7 @@ describe('python child: modes and opt-outs', () => {
   it('an unusable policy refuses everything (fail closed)', () => {
     const { path } = fileWith(emptyCallPickle('collections', 'OrderedDict'));
     const child = preparePythonChild({ env: process.env, policy });
-    writeFileSync(child.env.PICKLE_GUARD_POLICY!, '{"format": "pickle-guard/python-policy", "version": 99}');
+    writeFileSync(child.env.PICKLE_GUARD_PYTHON_POLICY!, '{"format": "pickle-guard/python-policy", "version": 99}');
     const r = runPython(LOAD_FILE, [path], child.env);
     assert.match(r.stdout, /^BLOCKED PickleGuardViolation global-not-allowed .*policy is unusable .*unsupported version 99/, r.stdout + r.stderr);
   });

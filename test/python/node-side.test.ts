@@ -67,16 +67,20 @@ describe('pythonFlagsDefeatingGuard', () => {
 
 describe('preparePythonChild', () => {
   it('puts the bootstrap first on PYTHONPATH and the policy and report in a private folder', () => {
-    const child = preparePythonChild({ env: { PYTHONPATH: `/a${delimiter}/b`, KEEP: '1' }, policy: policyFromYaml(BASIC_POLICY) });
+    const env = { PYTHONPATH: `/a${delimiter}/b`, KEEP: '1', PICKLE_GUARD_POLICY: '/user/pickle-guard.yaml' };
+    const child = preparePythonChild({ env, policy: policyFromYaml(BASIC_POLICY) });
     assert.equal(child.env.PYTHONPATH, `${PYTHON_BOOT_DIR}${delimiter}/a${delimiter}/b`);
     assert.equal(child.env.KEEP, '1');
+    // The user's policy variable (read by Node grandchildren and the CLI) is left alone.
+    assert.equal(child.env.PICKLE_GUARD_POLICY, '/user/pickle-guard.yaml');
+    assert.equal(env.PYTHONPATH, `/a${delimiter}/b`);
     assert.ok(existsSync(`${PYTHON_BOOT_DIR}/sitecustomize.py`));
-    const compiled = JSON.parse(readFileSync(child.env.PICKLE_GUARD_POLICY!, 'utf8')) as { format: string; allow: { exact: string[] } };
+    const compiled = JSON.parse(readFileSync(child.env.PICKLE_GUARD_PYTHON_POLICY!, 'utf8')) as { format: string; allow: { exact: string[] } };
     assert.equal(compiled.format, 'pickle-guard/python-policy');
     assert.ok(compiled.allow.exact.includes('collections.OrderedDict'));
-    assert.equal(readFileSync(child.env.PICKLE_GUARD_REPORT!, 'utf8'), '');
+    assert.equal(readFileSync(child.env.PICKLE_GUARD_PYTHON_REPORT!, 'utf8'), '');
     assert.deepEqual(child.afterExit(), []);
-    assert.equal(existsSync(child.env.PICKLE_GUARD_POLICY!), false);
+    assert.equal(existsSync(child.env.PICKLE_GUARD_PYTHON_POLICY!), false);
   });
 
   it('compiles the policy for the launch path (path-scoped rules, relative to cwd)', () => {
@@ -85,7 +89,7 @@ describe('preparePythonChild', () => {
     writeFileSync(join(dir, 'pickle-guard.yaml'), 'version: 1\nrules:\n  - files: "lab/**"\n    allow: [mylab.A]\n');
     const policy = loadPolicyFile(join(dir, 'pickle-guard.yaml'));
     const exactOf = (child: { env: NodeJS.ProcessEnv; afterExit(): unknown }) => {
-      const compiled = JSON.parse(readFileSync(child.env.PICKLE_GUARD_POLICY!, 'utf8')) as { allow: { exact: string[] } };
+      const compiled = JSON.parse(readFileSync(child.env.PICKLE_GUARD_PYTHON_POLICY!, 'utf8')) as { allow: { exact: string[] } };
       child.afterExit();
       return compiled.allow.exact;
     };

@@ -16,8 +16,8 @@ def activate(environ=None):
     """Install the enforcing unpicklers once. Returns the policy in force."""
     global _active
     environ = os.environ if environ is None else environ
-    compiled = policy.from_env_value(environ.get("PICKLE_GUARD_POLICY"))
-    reporter = report.Reporter(environ.get("PICKLE_GUARD_REPORT"), compiled.mode)
+    compiled = policy.from_env_value(environ.get("PICKLE_GUARD_PYTHON_POLICY"))
+    reporter = report.Reporter(environ.get("PICKLE_GUARD_PYTHON_REPORT"), compiled.mode)
     if not _active:
         hook.install(compiled, reporter)
         _active = True

@@ -256,11 +256,11 @@ def from_json_text(text, where):
 
 
 def from_env_value(value):
-    """PICKLE_GUARD_POLICY holds the JSON itself (starts with '{') or a path to a JSON file."""
+    """PICKLE_GUARD_PYTHON_POLICY holds the JSON itself (starts with '{') or a path to a JSON file."""
     if not value:
-        return refuse_all("PICKLE_GUARD_POLICY is not set")
+        return refuse_all("PICKLE_GUARD_PYTHON_POLICY is not set")
     if value.lstrip().startswith("{"):
-        return from_json_text(value, "PICKLE_GUARD_POLICY")
+        return from_json_text(value, "PICKLE_GUARD_PYTHON_POLICY")
     try:
         with open(value, "r", encoding="utf-8") as f:
             text = f.read()

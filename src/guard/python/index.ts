@@ -27,9 +27,9 @@ export const PYTHON_ENV = {
   /** `0` turns Python-side enforcement off (global opt-out; also honoured by the bootstrap). */
   optOut: 'PICKLE_GUARD_PYTHON',
   /** Path to the compiled policy JSON (or the JSON itself). */
-  policy: 'PICKLE_GUARD_POLICY',
+  policy: 'PICKLE_GUARD_PYTHON_POLICY',
   /** Path of the JSON-lines report file the child appends violations to. */
-  report: 'PICKLE_GUARD_REPORT',
+  report: 'PICKLE_GUARD_PYTHON_REPORT',
 } as const;
 
 export interface PreparePythonChildOptions {
