@@ -276,3 +276,25 @@ export function generateCase(seed: number): GeneratedCase {
   }
   return { seed, bytes };
 }
+
+/** Opcode bytes mutations favour, so a mutation usually changes the program, not just data. */
+const MUTATION_BYTES = [0x28, 0x2e, 0x30, 0x31, 0x32, 0x52, 0x61, 0x62, 0x63, 0x64, 0x65, 0x67, 0x68, 0x69, 0x6a, 0x6c, 0x6f, 0x70, 0x71, 0x72, 0x73, 0x74, 0x75, 0x85, 0x86, 0x87, 0x93, 0x94, 0x95, 0x8c, 0x4e, 0x4b, 0x0a];
+
+/**
+ * Case `seed` with one to three random byte edits (replace, delete, insert): programs
+ * CPython may run in ways we do not model exactly, for the soundness check.
+ */
+export function mutatedCase(seed: number): GeneratedCase {
+  const r = rng(seed * 7 + 3);
+  const a = [...generateCase(seed).bytes];
+  const edits = 1 + Math.floor(r() * 3);
+  for (let i = 0; i < edits && a.length; i++) {
+    const p = Math.floor(r() * a.length);
+    const m = r();
+    const byte = r() < 0.5 ? MUTATION_BYTES[Math.floor(r() * MUTATION_BYTES.length)]! : Math.floor(r() * 256);
+    if (m < 0.4) a[p] = byte;
+    else if (m < 0.7) a.splice(p, 1);
+    else a.splice(p, 0, byte);
+  }
+  return { seed, bytes: Uint8Array.from(a) };
+}
