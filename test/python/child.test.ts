@@ -101,7 +101,6 @@ describe('python child: basic enforcement', () => {
       'pickle._loads(open(path, "rb").read())',
       'pickle._load(open(path, "rb"))',
       'pickle._Unpickler(open(path, "rb")).load()',
-      '__import__("shelve") and pickle.Unpickler(__import__("io").BytesIO(open(path, "rb").read())).load()',
     ];
     for (const loader of loaders) {
       const { path, marker } = fileWith(Buffer.alloc(0));
@@ -127,6 +126,26 @@ describe('python child: basic enforcement', () => {
     const child = preparePythonChild({ env: { ...process.env, PYTHONPATH: lib }, policy });
     const r = runPython(`${LOAD_FILE}\nimport mylab.sneaky\nprint(mylab.sneaky.NESTED)`, [path], child.env);
     assert.equal(r.stdout, 'LOADED Thing\nblocked global-denied\n', r.stderr);
+    assert.equal(existsSync(marker), false);
+  });
+
+  it('shelve (which imports pickle.Unpickler) is guarded', () => {
+    const dir = tempDir();
+    const marker = join(dir, 'PWNED');
+    const db = join(dir, 'shelf');
+    const write = `
+import os, shelve, sys
+class Evil:
+    def __reduce__(self):
+        return (os.system, ("touch " + sys.argv[2],))
+with shelve.open(sys.argv[1]) as s:
+    s["model"] = Evil()
+`;
+    assert.equal(runPython(write, [db, marker], process.env).status, 0);
+    const child = preparePythonChild({ env: process.env, policy });
+    const read = loaderScript('__import__("shelve").open(path)["model"]');
+    const r = runPython(read, [db], child.env);
+    assert.match(r.stdout, /^BLOCKED PickleGuardViolation global-denied/, r.stdout + r.stderr);
     assert.equal(existsSync(marker), false);
   });
 
