@@ -20,13 +20,61 @@
  */
 import type { ByteSource } from '../io/byte-source.js';
 import { analyzePickleStream } from '../pickle/index.js';
+import type { Finding } from '../findings.js';
 import type { AfterBuildHook, ImportRecord, MachineOptions, PickleStreamAnalysis, Value } from '../pickle/types.js';
 
-export type JoblibOptions = Omit<MachineOptions, 'afterBuild'>;
+export interface JoblibOptions extends Omit<MachineOptions, 'afterBuild'> {
+  /**
+   * Also read the stream as plain `pickle.load` does (array bytes as opcodes) when a wrapper
+   * made the two readings differ, and merge what that reading finds (see `mergeReadings`).
+   * For files that an app may load with either loader.
+   */
+  plainReadingToo?: boolean;
+}
 
 /** Scans a (decompressed) joblib pickle stream the way joblib.load reads it. */
 export function analyzeJoblib(source: ByteSource, options: JoblibOptions = {}): PickleStreamAnalysis {
-  return analyzePickleStream(source, { ...options, afterBuild: joblibAfterBuild() });
+  const { plainReadingToo, ...machine } = options;
+  const reader = joblibReader();
+  const joblib = analyzePickleStream(source, { ...machine, afterBuild: reader.afterBuild });
+  if (!plainReadingToo || !reader.diverged()) return joblib;
+  return mergeReadings(joblib, analyzePickleStream(source, machine));
+}
+
+/**
+ * Adds to joblib's reading what a plain `pickle.load` of the same bytes would import or do.
+ * A wrapper's array bytes are opcodes to `pickle.load`: a crafted "array" can hide a call
+ * that joblib skips but pickle.load runs. Kept from the plain reading: imports not seen at
+ * the same offset by joblib's reading, and findings other than `malformed` and `not-a-pickle` (pickle.load
+ * raises there, so nothing after it runs; real array bytes usually end the plain reading
+ * that way). The pickles, persistent ids and end are joblib's.
+ */
+export function mergeReadings(joblib: PickleStreamAnalysis, plain: PickleStreamAnalysis): PickleStreamAnalysis {
+  const key = (i: ImportRecord) => `${i.offset}\0${i.origin}\0${i.module}\0${i.name}`;
+  const seen = new Set(joblib.imports.map(key));
+  const imports = [...joblib.imports];
+  const remap = new Map<number, number>();
+  const added: ImportRecord[] = [];
+  for (const imp of plain.imports) {
+    if (seen.has(key(imp))) continue;
+    remap.set(imp.index, imports.length);
+    const copy: ImportRecord = { ...imp, index: imports.length, uses: imp.uses.map((u) => ({ ...u })) };
+    imports.push(copy);
+    added.push(copy);
+  }
+  for (const imp of added) {
+    for (const use of imp.uses) {
+      if (use.kind === 'constrained-getattr') use.derived = remap.get(use.derived) ?? use.derived;
+    }
+  }
+  const findingKey = (f: Finding) => `${f.code}\0${f.offset}\0${f.message}`;
+  const known = new Set(joblib.findings.map(findingKey));
+  const findings = [...joblib.findings];
+  for (const f of plain.findings) {
+    if (f.code === 'malformed' || f.code === 'not-a-pickle' || known.has(findingKey(f))) continue;
+    findings.push({ ...f, message: `${f.message} (when read by plain pickle.load, which reads joblib's array bytes as opcodes)` });
+  }
+  return { ...joblib, imports, findings };
 }
 
 type CallValue = Extract<Value, { k: 'call' }>;
@@ -70,6 +118,24 @@ type Answer = ReturnType<AfterBuildHook>;
  * memo but not if it came from the stack (where the array replaced it), and we cannot tell.
  */
 export function joblibAfterBuild(): AfterBuildHook {
+  return joblibReader().afterBuild;
+}
+
+/** The BUILD hook plus whether it ever made joblib's reading differ from a plain unpickle. */
+export function joblibReader(): { afterBuild: AfterBuildHook; diverged(): boolean } {
+  let diverged = false;
+  const hook = wrapperHook();
+  return {
+    afterBuild: (ctx) => {
+      const answer = hook(ctx);
+      if (answer !== undefined && !('resume' in answer && answer.resume === ctx.offset)) diverged = true;
+      return answer;
+    },
+    diverged: () => diverged,
+  };
+}
+
+function wrapperHook(): AfterBuildHook {
   const read = new WeakSet<object>();
   return (ctx) => {
     const { target } = ctx;
