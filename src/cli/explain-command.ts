@@ -158,13 +158,17 @@ export async function explainCommand(argv: string[], io: CliIO): Promise<number>
     return analysis;
   };
 
-  let analysisResult: ReturnType<typeof analyzeContainerWith>;
+  let opened = false;
+  let analysis: ReturnType<typeof analyzeContainerWith>;
   try {
-    analysisResult = withFileSource(abs, (source) => analyzeContainerWith(source, { recordEffects: true }, machine));
+    analysis = withFileSource(abs, (source) => {
+      opened = true;
+      return analyzeContainerWith(source, { recordEffects: true }, machine);
+    });
   } catch (err) {
+    if (opened) throw err; // not an I/O problem: let it surface as what it is (exit 2)
     throw new ScanIOError(path, `cannot open (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { cause: err });
   }
-  const analysis = analysisResult;
   const report = buildReport(analysis, policy, path);
   const chosen = analysis.streams.map((s, i) => ({ stream: s, view: views[i] })).filter((x) => values.member === undefined || x.stream.member === values.member);
   if (values.member !== undefined && chosen.length === 0) {
