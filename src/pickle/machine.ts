@@ -170,27 +170,26 @@ export class PickleMachine {
       this.loop();
       return true;
     } catch (err) {
-      const info = this.s.info;
-      info.end = this.opStart;
-      const opcode = opcodeName(this.op);
+      this.s.info.end = this.opStart;
       if (err instanceof AlreadyReported) return false;
-      if (err instanceof PickleReadError) {
-        if (err.kind === 'limit') {
-          this.addFinding({ code: 'limit', limit: err.limit, offset: this.opStart, opcode, message: err.message });
-        } else if (!this.s.importRan) {
-          this.addFinding({
-            code: 'not-a-pickle',
-            offset: this.opStart,
-            opcode,
-            message: `not a pickle: ${err.message} at offset ${this.opStart} (${opcode}), before any import could run`,
-          });
-        } else {
-          this.addFinding({ code: 'malformed', offset: this.opStart, opcode, message: `${err.message} at offset ${this.opStart} (${opcode})` });
-        }
+      // op is -1 when the bytes ended where an opcode should start.
+      const opcode = this.op >= 0 ? opcodeName(this.op) : undefined;
+      const where = `at offset ${this.opStart}${opcode ? ` (${opcode})` : ''}`;
+      const f: Finding = { code: 'malformed', offset: this.opStart, message: '' };
+      if (opcode) f.opcode = opcode;
+      if (!(err instanceof PickleReadError)) {
+        f.message = `internal error while scanning ${where}: ${err instanceof Error ? err.message : String(err)}`;
+      } else if (err.kind === 'limit') {
+        f.code = 'limit';
+        if (err.limit) f.limit = err.limit;
+        f.message = `${err.message} ${where}`;
+      } else if (!this.s.importRan) {
+        f.code = 'not-a-pickle';
+        f.message = `not a pickle: ${err.message} ${where}, before any import could run`;
       } else {
-        const why = err instanceof Error ? err.message : String(err);
-        this.addFinding({ code: 'malformed', offset: this.opStart, opcode, message: `internal error while scanning at offset ${this.opStart}: ${why}` });
+        f.message = `${err.message} ${where}`;
       }
+      this.addFinding(f);
       return false;
     }
   }
