@@ -136,6 +136,14 @@ describe('the output cap is enforced while decoding', () => {
     }
   });
 
+  it('a cap of 0 allows only empty output', () => {
+    assert.equal(decompressSync('zlib', deflateSync(Buffer.from('x')), 0).ok, false);
+    assert.equal(decompressSync('gzip', gzipSync(Buffer.from('x')), 0).ok, false);
+    const empty = decompressSync('zlib', deflateSync(Buffer.alloc(0)), 0);
+    assert.ok(empty.ok && empty.bytes.length === 0);
+    assert.ok(decompressSync('xz', read('empty.xz'), 0).ok);
+  });
+
   it('every fixture fails with `limit` under a cap one byte short of its size, and decodes at exactly its size', () => {
     for (const [name, entry] of regular) {
       if (entry.codec === 'xz-unsupported') continue;

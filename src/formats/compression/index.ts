@@ -55,7 +55,10 @@ export function detectCompression(head: Uint8Array): Compression | 'joblib-zf' |
 export function decompressSync(kind: CompressionKind, input: Uint8Array, maxOutputBytes: number): DecompressResult {
   const cap = Math.max(0, Math.floor(maxOutputBytes));
   try {
-    return { ok: true, bytes: decode(kind, input, cap) };
+    const bytes = decode(kind, input, cap);
+    // node:zlib needs a cap of at least 1: check the 0 case here.
+    if (bytes.length > cap) throw new OutputLimit(`decompressed output exceeds the limit of ${cap} bytes`);
+    return { ok: true, bytes };
   } catch (e) {
     return failure(kind, e, cap);
   }
