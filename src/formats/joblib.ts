@@ -110,13 +110,7 @@ const WRAPPER_INIT_DEFAULTS: Record<string, Value> = {
 };
 const INT64_MAX = (1n << 63n) - 1n;
 
-type Answer = ReturnType<AfterBuildHook>;
-
-/**
- * The BUILD hook for one stream. It remembers which wrappers were already read: a second
- * BUILD on the same wrapper is refused, since joblib would read again if it came from the
- * memo but not if it came from the stack (where the array replaced it), and we cannot tell.
- */
+/** joblib's BUILD hook for one stream (a fresh one per stream). */
 export function joblibAfterBuild(): AfterBuildHook {
   return joblibReader().afterBuild;
 }
@@ -135,6 +129,11 @@ export function joblibReader(): { afterBuild: AfterBuildHook; diverged(): boolea
   };
 }
 
+/**
+ * Remembers which wrappers were already read: a second BUILD on the same wrapper is refused,
+ * since joblib reads again if it came from the memo but not if it came from the stack (where
+ * the array replaced it), and we cannot tell the two apart.
+ */
 function wrapperHook(): AfterBuildHook {
   const read = new WeakSet<object>();
   return (ctx) => {
