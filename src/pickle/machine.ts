@@ -45,6 +45,11 @@ export const MAX_KEPT_STRING = 1 << 20;
 export const MAX_CALL_USES = 1000;
 /** Findings of one code kept per stream. */
 export const MAX_FINDINGS_PER_CODE = 100;
+/**
+ * Items kept over all symbolic containers of a stream. Past it, items are only counted
+ * (`omitted`): a pickle of many full lists cannot make us hold more than this.
+ */
+export const MAX_KEPT_ITEMS = 16_000_000;
 /** Nested pickles (afterBuild `nestedPickleAt`) inside nested pickles. */
 export const MAX_NESTED_PICKLES = 32;
 
@@ -109,6 +114,7 @@ export class PickleMachine {
   /** Calls seen per import index (uses keep the first MAX_CALL_USES). */
   private readonly callCounts: number[] = [];
   private totalOpcodes = 0;
+  private keptItems = 0;
   private nestedDepth = 0;
   private callIds = 0;
   /** Offset of the opcode being run. */
@@ -879,13 +885,20 @@ export class PickleMachine {
     this.flag('mutates-global', `${what} on ${imp.module}.${imp.name} itself (a module, class or function, not an instance): it overwrites attributes of live code`, imp);
   }
 
+  /** How many of `wanted` more items a container holding `held` may keep (and books them). */
+  private room(held: number, wanted: number): number {
+    const n = Math.max(0, Math.min(wanted, this.limits.maxValueItems - held, MAX_KEPT_ITEMS - this.keptItems));
+    this.keptItems += n;
+    return n;
+  }
+
   private collection(k: 'tuple' | 'list' | 'frozenset', items: Value[]): Value {
     this.noteValues(items);
-    return seqValue(k, items, this.limits.maxValueItems);
+    return seqValue(k, items, this.room(0, items.length));
   }
 
   private dictSet(d: Extract<Value, { k: 'dict' }>, key: Value, value: Value): void {
-    if (d.entries.length < this.limits.maxValueItems) d.entries.push([key, value]);
+    if (this.room(d.entries.length, 1) === 1) d.entries.push([key, value]);
     else d.omitted++;
   }
 
@@ -900,12 +913,9 @@ export class PickleMachine {
     this.noteValues(items);
     this.mutatesGlobal(target, additems ? 'ADDITEMS' : items.length === 1 ? 'APPEND' : 'APPENDS');
     if (target.k === 'list' || target.k === 'set') {
-      const room = this.limits.maxValueItems - target.items.length;
-      if (room >= items.length) for (const it of items) target.items.push(it);
-      else {
-        for (let i = 0; i < room; i++) target.items.push(items[i]!);
-        target.omitted += items.length - Math.max(0, room);
-      }
+      const keep = this.room(target.items.length, items.length);
+      for (let i = 0; i < keep; i++) target.items.push(items[i]!);
+      target.omitted += items.length - keep;
     }
     if (this.effects) for (const value of items) this.effects.push({ k: 'append', target, value, offset: this.opStart });
   }
