@@ -30,6 +30,8 @@ export interface BypassCase {
   /** What the recording C unpickler asked for; null when no stdlib loader reads the file. */
   proof: null | { start: number; count: number | null; find_class: string[][]; called: string[][]; pickles: number; error: string | null };
   reaches: [string, string] | null;
+  /** Allow entries of a user policy to scan with, instead of the default preset. */
+  policy?: string[];
 }
 
 export function loadCorpus(): BypassCase[] {
