@@ -106,15 +106,17 @@ export function collectTargets(paths: readonly string[], options: CollectOptions
   };
 
   for (const p of paths) {
-    let isDir: boolean;
+    let stats: ReturnType<typeof statSync>;
     try {
-      isDir = statSync(resolve(options.cwd, p)).isDirectory();
+      stats = statSync(resolve(options.cwd, p));
     } catch (err) {
       errors.push({ path: p, message: `cannot access (${errorMessage(err)})` });
       continue;
     }
-    if (isDir) walk(p, p);
-    else add(p);
+    if (stats.isDirectory()) walk(p, p);
+    else if (stats.isFile()) add(p);
+    // A FIFO or device would block the open or never end: refuse it rather than hang.
+    else errors.push({ path: p, message: 'not a regular file or directory' });
   }
   return { files, errors };
 }

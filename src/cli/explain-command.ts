@@ -1,4 +1,5 @@
 /** `pickle-guard explain FILE`: what each pickle in a file would do, with blocked lines marked. */
+import { statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ScanIOError, UsageError } from '../errors.js';
 import { isViolation, type Finding } from '../findings.js';
@@ -158,6 +159,13 @@ export async function explainCommand(argv: string[], io: CliIO): Promise<number>
     return analysis;
   };
 
+  let regular = false;
+  try {
+    regular = statSync(abs).isFile();
+  } catch (err) {
+    throw new ScanIOError(path, `cannot open (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { cause: err });
+  }
+  if (!regular) throw new ScanIOError(path, 'not a regular file (a FIFO or device would block or never end)');
   let opened = false;
   let analysis: ReturnType<typeof analyzeContainerWith>;
   try {

@@ -1,5 +1,6 @@
 /** `pickle-guard scan` run as a child process on fixture trees built in a temp dir. */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
@@ -75,6 +76,20 @@ test('a missing path exits 2 even when other files are blocked', () => {
 });
 
 const SNIFFED = ['evil.pkl', 'nested/deeper/weights.bin', 'nested/plain.data', 'nested/proto0.txt'];
+
+test('a FIFO named on the command line is refused (exit 2), not opened; in a walk it is skipped', () => {
+  const dir = tempDir();
+  const mk = spawnSync('mkfifo', [join(dir, 'pipe.pkl')]);
+  assert.equal(mk.status, 0, 'mkfifo');
+  writeFileSync(join(dir, 'ok.pkl'), plainDictPickle());
+  const r = cli(['scan', '--json', 'pipe.pkl', 'ok.pkl'], { cwd: dir });
+  assert.equal(r.status, 2);
+  const doc = JSON.parse(r.stdout) as Doc;
+  assert.deepEqual(doc.results.map((x) => [x.path, x.verdict]), [['pipe.pkl', 'error'], ['ok.pkl', 'allowed']]);
+  const walk = cli(['scan', '--json', '.'], { cwd: dir });
+  assert.equal(walk.status, 0);
+  assert.deepEqual((JSON.parse(walk.stdout) as Doc).results.map((x) => x.path), ['ok.pkl']);
+});
 
 test('directories: content-sniffed files are scanned whatever their name, text skipped, .git and linked directories not walked', () => {
   const { status, doc } = scanJson(['.']);
