@@ -6,7 +6,7 @@
  * All of it is synchronous and runs with the hooks in pass-through (`asGuard`), because the
  * scanner opens and reads files through the same fs functions we wrap.
  */
-import { closeSync, fstatSync, openSync, readSync, statSync, type BigIntStats } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync, type BigIntStats, type PathLike } from 'node:fs';
 import type { ByteSource } from '../io/byte-source.js';
 import { scanBytes, scanFd, scanSource, type ScanOptions } from '../scan/index.js';
 import type { ScanReport } from '../scan/report.js';
@@ -17,6 +17,33 @@ import { isArtifactByName, looksLikeModelBytes, looksLikeModelFd } from './which
 
 export function identityOf(st: BigIntStats): FileIdentity {
   return { dev: st.dev, ino: st.ino, size: st.size, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs };
+}
+
+/**
+ * Reads a whole regular file through one descriptor, noting its identity before and after:
+ * what `readFileSync` does internally (open, fstat, read, close) plus one fstat.
+ * Falls back to the plain read (no identity) for anything that is not a regular file.
+ */
+export function readWithIdentity(path: PathLike, flag: string): { bytes: Buffer; versions?: ReadVersions } {
+  return asGuard(() => {
+    const fd = openSync(path, flag);
+    try {
+      const st = fstatSync(fd, { bigint: true });
+      const size = Number(st.size);
+      if (!st.isFile() || size === 0) return { bytes: readFileSync(fd) };
+      const bytes = Buffer.allocUnsafe(size);
+      let done = 0;
+      while (done < size) {
+        const n = readSync(fd, bytes, done, size - done, null);
+        if (n === 0) break;
+        done += n;
+      }
+      const after = identityOf(fstatSync(fd, { bigint: true }));
+      return { bytes: done === size ? bytes : bytes.subarray(0, done), versions: { before: identityOf(st), after } };
+    } finally {
+      closeSync(fd);
+    }
+  });
 }
 
 /** Identity of the file at `path` now, or undefined when it is not a regular file. */
@@ -49,24 +76,31 @@ function failClosed(config: GuardConfig, error: unknown): void {
   throw error;
 }
 
+/** The file's identity before and (when the caller has it) after the bytes were read. */
+export interface ReadVersions {
+  before: FileIdentity;
+  after?: FileIdentity;
+}
+
 /**
- * For `readFile*`: the bytes about to be returned. `before` is the file's identity taken
- * before the read when the name already marked it as an artifact; the cache is used only
- * if the file is unchanged after the read too, so the cached verdict is about these bytes.
+ * For `readFile*`: the bytes about to be returned. `versions` is given when the name
+ * already marked the file as an artifact; the cache is used only if the file had the same
+ * identity before and after the read, so the cached verdict is about these very bytes.
  */
 export function checkReturnedBytes(
   config: GuardConfig,
   operation: string,
   path: string,
   bytes: Uint8Array,
-  before: FileIdentity | undefined,
+  versions: ReadVersions | undefined,
 ): void {
-  if (!before && !looksLikeModelBytes(bytes)) return;
+  if (!versions && !looksLikeModelBytes(bytes)) return;
+  const before = versions?.before;
   let report: ScanReport;
   try {
     report = asGuard(() => {
       const cache = guardState().cache;
-      const after = before ? statIdentity(path) : undefined;
+      const after = before ? (versions?.after ?? statIdentity(path)) : undefined;
       const stable = before && after && sameIdentity(before, after) && after.size === BigInt(bytes.length);
       const cached = stable ? cache.get(after, path) : undefined;
       if (cached) return cached;

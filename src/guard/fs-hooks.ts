@@ -5,12 +5,13 @@
  * Errors reach the caller in each API's own style: sync throws, callbacks get `cb(err)`,
  * promises reject, streams emit 'error' (the stream's own open callback gets our error).
  */
-import fs, { closeSync } from 'node:fs';
+import fs, { closeSync, type PathLike } from 'node:fs';
 import { UsageError } from '../errors.js';
-import { checkFd, checkPath, checkReturnedBytes, statIdentity, type FdAccess } from './check.js';
+import { checkFd, checkPath, checkReturnedBytes, readWithIdentity, statIdentity, type FdAccess, type ReadVersions } from './check.js';
 import { pathArg, isReadOpen } from './paths.js';
 import { replaceProperty, type AnyFunction } from './patch.js';
 import { activeConfig, asGuard, type GuardConfig } from './state.js';
+import { mayStartModel } from './sniff.js';
 import { isArtifactByName } from './which-files.js';
 
 type Encoding = BufferEncoding | null | 'invalid';
@@ -36,9 +37,36 @@ function decode(bytes: Buffer, encoding: Encoding): Buffer | string {
   return encoding && encoding !== 'invalid' ? bytes.toString(encoding) : bytes;
 }
 
-/** Shared prelude of the readFile* wrappers: is the name an artifact, and the identity before reading. */
-function beforeRead(config: GuardConfig, abs: string) {
-  return asGuard(() => (isArtifactByName(config.policy, abs) ? statIdentity(abs) : undefined));
+/** Encodings in which an ASCII first byte decodes to the same first char. */
+const ASCII_EXACT = new Set(['utf8', 'utf-8', 'latin1', 'binary', 'ascii']);
+
+/**
+ * The fast path for text reads of files whose name is not an artifact: read as asked, and
+ * if the first char is an ASCII byte that cannot open a model, that is the sniff's answer
+ * (no Buffer round trip). Otherwise the caller falls back to reading bytes afresh and
+ * returns what it decodes from the bytes it checked.
+ */
+function textNeedsBytes(text: unknown): boolean {
+  if (typeof text !== 'string' || text.length === 0) return false;
+  const c = text.charCodeAt(0);
+  return c >= 0x80 || mayStartModel(c);
+}
+
+function fastText(config: GuardConfig, abs: string, encoding: Encoding): boolean {
+  return encoding !== null && encoding !== 'invalid' && ASCII_EXACT.has(encoding.toLowerCase()) && !asGuard(() => isArtifactByName(config.policy, abs));
+}
+
+/** Shared prelude of the async readFile wrappers: is the name an artifact, and its identity before reading. */
+function beforeRead(config: GuardConfig, abs: string): ReadVersions | undefined {
+  return asGuard(() => {
+    const before = isArtifactByName(config.policy, abs) ? statIdentity(abs) : undefined;
+    return before ? { before } : undefined;
+  });
+}
+
+function flagOf(options: unknown): string {
+  const flag = options && typeof options === 'object' ? (options as { flag?: unknown }).flag : undefined;
+  return typeof flag === 'string' ? flag : 'r';
 }
 
 function wrapReadFileSync(original: AnyFunction): AnyFunction {
@@ -48,9 +76,18 @@ function wrapReadFileSync(original: AnyFunction): AnyFunction {
     const encoding = encodingOf(options);
     // eslint-disable-next-line prefer-rest-params
     if (!config || abs === undefined || encoding === 'invalid') return original.apply(this, arguments as never);
-    const before = beforeRead(config, abs);
+    if (fastText(config, abs, encoding)) {
+      const text = asGuard(() => original.call(this, path, options)) as string;
+      if (!textNeedsBytes(text)) return text;
+    }
+    if (asGuard(() => isArtifactByName(config.policy, abs))) {
+      // A model by name: read it through one descriptor so the cached verdict costs one fstat.
+      const { bytes, versions } = readWithIdentity(path as PathLike, flagOf(options));
+      checkReturnedBytes(config, 'fs.readFileSync', abs, bytes, versions);
+      return decode(bytes, encoding);
+    }
     const bytes = asGuard(() => original.call(this, path, bytesOptions(options))) as Buffer;
-    checkReturnedBytes(config, 'fs.readFileSync', abs, bytes, before);
+    checkReturnedBytes(config, 'fs.readFileSync', abs, bytes, undefined);
     return decode(bytes, encoding);
   };
 }
@@ -65,19 +102,40 @@ function wrapReadFile(original: AnyFunction): AnyFunction {
     if (!config || abs === undefined || typeof callback !== 'function' || encoding === 'invalid') {
       return original.call(this, path, ...rest);
     }
-    const before = beforeRead(config, abs);
-    return original.call(this, path, bytesOptions(options) ?? {}, (err: unknown, bytes: Buffer) => {
-      if (err) return callback(err);
-      let out: Buffer | string;
-      try {
-        checkReturnedBytes(config, 'fs.readFile', abs, bytes, before);
-        out = decode(bytes, encoding);
-      } catch (error) {
-        return callback(error);
-      }
-      callback(null, out);
-    });
+    const readBytes = () => readFileBytes.call(this, original, config, abs, path, options, encoding, callback as AnyFunction);
+    if (fastText(config, abs, encoding)) {
+      return original.call(this, path, options, (err: unknown, text: string) => {
+        if (err) return callback(err);
+        if (!textNeedsBytes(text)) return callback(null, text);
+        readBytes();
+      });
+    }
+    return readBytes();
   };
+}
+
+function readFileBytes(
+  this: unknown,
+  original: AnyFunction,
+  config: GuardConfig,
+  abs: string,
+  path: unknown,
+  options: unknown,
+  encoding: Encoding,
+  callback: AnyFunction,
+) {
+  const before = beforeRead(config, abs);
+  return original.call(this, path, bytesOptions(options) ?? {}, (err: unknown, bytes: Buffer) => {
+    if (err) return callback(err);
+    let out: Buffer | string;
+    try {
+      checkReturnedBytes(config, 'fs.readFile', abs, bytes, before);
+      out = decode(bytes, encoding);
+    } catch (error) {
+      return callback(error);
+    }
+    callback(null, out);
+  });
 }
 
 function wrapPromisesReadFile(original: AnyFunction): AnyFunction {
@@ -87,6 +145,10 @@ function wrapPromisesReadFile(original: AnyFunction): AnyFunction {
     const encoding = encodingOf(options);
     // eslint-disable-next-line prefer-rest-params
     if (!config || abs === undefined || encoding === 'invalid') return original.apply(this, arguments as never);
+    if (fastText(config, abs, encoding)) {
+      const text = (await original.call(this, path, options)) as string;
+      if (!textNeedsBytes(text)) return text;
+    }
     const before = beforeRead(config, abs);
     const bytes = (await original.call(this, path, bytesOptions(options))) as Buffer;
     checkReturnedBytes(config, 'fs.promises.readFile', abs, bytes, before);

@@ -15,12 +15,28 @@ function isZlibHeader(head: Uint8Array): boolean {
   return cmf !== undefined && flg !== undefined && (cmf & 0x0f) === 8 && (cmf * 256 + flg) % 31 === 0;
 }
 
+/**
+ * First bytes that can open one of the kinds accepted below: PK (zip), \x93 (npy), ZF,
+ * compressor magics (x \x1f B \x5d \xfd \x04), \x80 (PROTO) and \x8a / L (torch's legacy
+ * magic number written without PROTO). Anything else is answered without the classifier,
+ * which keeps the sniff at a table lookup for ordinary files.
+ */
+const MAY_START = new Uint8Array(256);
+for (const b of [0x50, 0x93, 0x5a, 0x78, 0x1f, 0x42, 0x5d, 0xfd, 0x04, 0x80, 0x8a, 0x4c]) MAY_START[b] = 1;
+
+/** Could a file whose first byte is `first` be one the sniff accepts? */
+export function mayStartModel(first: number): boolean {
+  return MAY_START[first] === 1;
+}
+
 export function sniffHead(first16: Uint8Array): boolean {
+  const first = first16[0];
+  if (first === undefined || MAY_START[first] === 0) return false;
   const kind = classify(first16);
   switch (kind.kind) {
     case 'zip':
     case 'npy':
-    case 'tar':
+    case 'tar': // needs 512 bytes: never seen in 16
     case 'torch-legacy':
     case 'joblib-zf':
       return true;

@@ -10,9 +10,25 @@ import { readSync } from 'node:fs';
 import type { Policy } from '../policy/types.js';
 import { sniffHead } from './sniff.js';
 
-/** Rules 1-2: the policy matches the path and its real path itself (`Policy.isArtifactPath`). */
+const NAME_CACHE_LIMIT = 10_000;
+const nameCache = new WeakMap<Policy, Map<string, boolean>>();
+
+/**
+ * Rules 1-2: the policy matches the path and its real path itself (`Policy.isArtifactPath`,
+ * tens of microseconds: globs plus a realpath). The answer is remembered per absolute path
+ * for as long as the policy is installed, so ordinary reads pay one Map lookup; a symlink
+ * re-pointed after its first read is judged by the content sniff (rule 3) from then on.
+ */
 export function isArtifactByName(policy: Policy, absPath: string): boolean {
-  return policy.isArtifactPath(absPath);
+  let cache = nameCache.get(policy);
+  if (!cache) nameCache.set(policy, (cache = new Map()));
+  let known = cache.get(absPath);
+  if (known === undefined) {
+    known = policy.isArtifactPath(absPath);
+    if (cache.size >= NAME_CACHE_LIMIT) cache.clear();
+    cache.set(absPath, known);
+  }
+  return known;
 }
 
 export function looksLikeModelBytes(bytes: Uint8Array): boolean {

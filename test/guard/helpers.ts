@@ -3,7 +3,7 @@
  * BUILT package (dist/), as users run it, so hooks never leak between tests.
  */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,13 +14,45 @@ export const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 export const REGISTER = join(ROOT, 'dist/guard/register.js');
 export const GUARD_INDEX = join(ROOT, 'dist/guard/index.js');
 
-let built = false;
-/** Builds dist/ once per test process (tsc also emits when another area has type errors). */
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const full = join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestSource(full));
+    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(full).mtimeMs);
+  }
+  return newest;
+}
+
+function fresh(): boolean {
+  return existsSync(REGISTER) && statSync(REGISTER).mtimeMs >= newestSource(join(ROOT, 'src'));
+}
+
+/**
+ * Builds dist/ when it is older than src/ (tsc also emits when another area has type
+ * errors). Test files run in parallel: one builds under a lock folder, the others wait, so
+ * no app starts while dist/ is being rewritten.
+ */
 export function ensureBuilt(): void {
-  if (built) return;
-  spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT });
+  const lock = join(ROOT, 'node_modules/.pickle-guard-test-build.lock');
+  for (let waited = 0; !fresh(); waited++) {
+    try {
+      mkdirSync(lock);
+    } catch {
+      if (waited > 600) throw new Error(`stale build lock ${lock}`);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100); // another test file is building
+      continue;
+    }
+    try {
+      if (!fresh()) spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT });
+      // tsc keeps the old mtime of unchanged outputs only for unchanged inputs: mark the build time.
+      if (existsSync(REGISTER)) utimesSync(REGISTER, new Date(), new Date());
+    } finally {
+      rmdirSync(lock);
+    }
+    break;
+  }
   if (!existsSync(REGISTER)) throw new Error('build did not produce dist/guard/register.js');
-  built = true;
 }
 
 function u32le(n: number): Buffer {

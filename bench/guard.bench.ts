@@ -1,0 +1,96 @@
+/**
+ * Overhead of the installed guard, measured side by side with no guard in the same
+ * process: rounds alternate uninstalled / installed, and the median of each is compared.
+ * Prints ratios (guarded / unguarded); nothing here passes or fails.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import type { BenchContext } from './run.js';
+import { install, uninstall } from '../src/guard/install.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? NaN;
+}
+
+/** Runs `op` `n` times per round, alternating unguarded and guarded rounds. Returns per-op medians in µs. */
+async function sideBySide(rounds: number, n: number, op: () => unknown | Promise<unknown>, policy: string) {
+  const plain: number[] = [];
+  const guarded: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    for (const on of r % 2 === 0 ? [false, true] : [true, false]) {
+      if (on) install({ policy, children: false });
+      else uninstall();
+      await op(); // warm up: the first guarded read of a model scans it, later ones use the cache
+      const t0 = performance.now();
+      for (let i = 0; i < n; i++) await op();
+      const per = ((performance.now() - t0) * 1000) / n;
+      (on ? guarded : plain).push(per);
+    }
+  }
+  uninstall();
+  return { plain: median(plain), guarded: median(guarded) };
+}
+
+function line(name: string, m: { plain: number; guarded: number }): void {
+  const ratio = m.guarded / m.plain;
+  console.log(
+    `${name.padEnd(44)} no guard ${m.plain.toFixed(1).padStart(8)} µs   guard ${m.guarded.toFixed(1).padStart(8)} µs   ratio ${ratio.toFixed(3)} (${((ratio - 1) * 100).toFixed(1)}%)`,
+  );
+}
+
+/** A tree of CommonJS modules: a root requiring `width` children, each requiring `width` leaves. */
+function moduleTree(dir: string, width: number): string {
+  fs.mkdirSync(dir, { recursive: true });
+  const kids: string[] = [];
+  for (let i = 0; i < width; i++) {
+    const leaves: string[] = [];
+    for (let j = 0; j < width; j++) {
+      fs.writeFileSync(join(dir, `leaf${i}_${j}.js`), `module.exports = ${i * width + j};\n`);
+      leaves.push(`require('./leaf${i}_${j}.js')`);
+    }
+    fs.writeFileSync(join(dir, `kid${i}.js`), `module.exports = [${leaves.join(', ')}];\n`);
+    kids.push(`require('./kid${i}.js')`);
+  }
+  fs.writeFileSync(join(dir, 'root.js'), `module.exports = [${kids.join(', ')}];\n`);
+  return join(dir, 'root.js');
+}
+
+export default async function (ctx: BenchContext): Promise<void> {
+  const dir = join(ctx.dataDir, 'guard');
+  fs.mkdirSync(dir, { recursive: true });
+  const policy = join(dir, 'pickle-guard.yaml');
+  fs.writeFileSync(policy, 'version: 1\nallow:\n  - collections.OrderedDict\n  - torch._utils._rebuild_tensor_v2\n  - torch.FloatStorage\n  - torch.LongStorage\n');
+  const small = join(dir, 'config.json');
+  fs.writeFileSync(small, JSON.stringify({ name: 'x', values: Array.from({ length: 64 }, (_, i) => i) }));
+  const model = join(ROOT, 'test/fixtures/models/torch/state_dict.pt');
+  const rounds = ctx.quick ? 6 : 20;
+  const n = ctx.quick ? 500 : 3000;
+
+  console.log(`small file ${fs.statSync(small).size} B; model ${model.slice(ROOT.length)} ${fs.statSync(model).size} B; ${rounds} alternating rounds`);
+  line('readFileSync(small, "utf8")', await sideBySide(rounds, n, () => fs.readFileSync(small, 'utf8'), policy));
+  line('readFileSync(small) Buffer', await sideBySide(rounds, n, () => fs.readFileSync(small), policy));
+  line('readFile(small) callback', await sideBySide(rounds, n / 5, () => new Promise((res, rej) => fs.readFile(small, (e, b) => (e ? rej(e) : res(b)))), policy));
+  line('promises.readFile(small)', await sideBySide(rounds, n / 5, () => fs.promises.readFile(small), policy));
+
+  const tree = moduleTree(join(dir, 'tree'), ctx.quick ? 5 : 10);
+  const req = createRequire(tree);
+  const treeFiles = fs.readdirSync(join(dir, 'tree')).length;
+  line(`require() of a ${treeFiles}-module tree`, await sideBySide(rounds, ctx.quick ? 5 : 20, () => {
+    for (const k of Object.keys(req.cache)) if (k.startsWith(join(dir, 'tree'))) delete req.cache[k];
+    return req(tree);
+  }, policy));
+
+  line('readFileSync(model) repeated (cached verdict)', await sideBySide(rounds, n / 10, () => fs.readFileSync(model), policy));
+
+  const hasPython = spawnSync('python3', ['-c', 'pass']).status === 0;
+  if (hasPython) {
+    line('spawnSync("python3", ["-c", "pass"])', await sideBySide(ctx.quick ? 4 : 8, 3, () => spawnSync('python3', ['-c', 'pass']), policy));
+  }
+}
