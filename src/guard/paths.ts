@@ -3,13 +3,18 @@
  * read opens from write opens.
  */
 import { constants } from 'node:fs';
-import { resolve } from 'node:path';
+import { resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+/** An absolute POSIX path with nothing for resolve() to normalise (the common case: skip its cost). */
+function isPlainAbsolute(path: string): boolean {
+  return sep === '/' && path.charCodeAt(0) === 47 && !path.includes('/.') && !path.includes('//') && !path.endsWith('/') && !path.includes('\0');
+}
 
 /** Absolute path for a string, Buffer or `file:` URL argument; undefined for descriptors and anything else. */
 export function pathArg(value: unknown): string | undefined {
   try {
-    if (typeof value === 'string') return resolve(value);
+    if (typeof value === 'string') return isPlainAbsolute(value) ? value : resolve(value);
     if (Buffer.isBuffer(value)) return resolve(value.toString());
     if (value instanceof URL) return value.protocol === 'file:' ? fileURLToPath(value) : undefined;
   } catch {
