@@ -2,7 +2,8 @@
  * Pickle machine throughput beside Python's `pickletools.genops` walk (the core several
  * Python scanners are built on), over the same files:
  *   (a) opcode-dense: a list of a million small ints and short strings (made by CPython);
- *   (b) large payloads: >= 512 MiB of BINBYTES8 payloads, scanned from a file via fdSource.
+ *   (b) large payloads: >= 512 MiB of BINBYTES8 payloads, scanned from a file via fdSource;
+ *   (c) 128 MiB of BINUNICODE8 text, which the scanner must read to validate as UTF-8.
  * Prints MB/s for both sides, the ratio, and peak RSS for (b).
  */
 import { spawnSync } from 'node:child_process';
@@ -65,9 +66,12 @@ function report(label: string, path: string, ours: ReturnType<typeof scanFile>, 
   console.log(`  ratio        ${(oursRate / theirRate).toFixed(1)}x`);
 }
 
-/** (b): PROTO 4, EMPTY_LIST, MARK, n x BINBYTES8 payload, APPENDS, STOP, written in chunks. */
-function writePayloadPickle(path: string, count: number, payload: number): void {
-  const expected = 3 + count * (9 + payload) + 2;
+/**
+ * (b): PROTO 4, EMPTY_LIST, MARK, n x BINBYTES8 payload, APPENDS, STOP, written in chunks.
+ * With `opcode` 0x8d (BINUNICODE8) the payloads are text that must be validated as UTF-8.
+ */
+function writePayloadPickle(path: string, count: number, payload: number, opcode = 0x8e): void {
+  const expected = 4 + count * (9 + payload) + 2;
   if (existsSync(path) && statSync(path).size === expected) return;
   const fd = openSync(path, 'w');
   try {
@@ -75,7 +79,7 @@ function writePayloadPickle(path: string, count: number, payload: number): void 
     const chunk = Buffer.alloc(1 << 20, 0x61);
     for (let i = 0; i < count; i++) {
       const head = Buffer.alloc(9);
-      head[0] = 0x8e;
+      head[0] = opcode;
       head.writeBigUInt64LE(BigInt(payload), 1);
       writeSync(fd, head);
       for (let left = payload; left > 0; left -= chunk.length) writeSync(fd, chunk, 0, Math.min(left, chunk.length));
@@ -98,6 +102,11 @@ export default async function pickleBench(ctx: BenchContext): Promise<void> {
   const theirsBig = pythonWalk(big, 1);
   report('(b) large payloads, from a file', big, oursBig, theirsBig);
   console.log(`  peak RSS     pickle-guard process ${(rssAfter / MB).toFixed(0)} MB (was ${(rssBefore / MB).toFixed(0)} MB before the scan), python ${(theirsBig.maxRss / MB).toFixed(0)} MB; file ${(statSync(big).size / MB).toFixed(0)} MB`);
+
+  // (c) the same shape with BINUNICODE8 text: every byte is read to check it is UTF-8.
+  const text = join(ctx.dataDir, ctx.quick ? 'pickle-text-quick.pkl' : 'pickle-text.pkl');
+  writePayloadPickle(text, ctx.quick ? 2 : 16, 8 << 20, 0x8d);
+  report('(c) large text payloads (UTF-8 checked), from a file', text, scanFile(text, runs), pythonWalk(text, 1));
 
   // (a) opcode-dense, made by CPython itself.
   const dense = join(ctx.dataDir, ctx.quick ? 'pickle-dense-quick.pkl' : 'pickle-dense.pkl');

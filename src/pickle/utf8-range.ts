@@ -3,6 +3,7 @@
  * window, without ever holding the whole string: a 4 GB BINUNICODE8 must be an error
  * exactly where CPython would raise, but must not cost 4 GB of memory.
  */
+import { isUtf8 } from 'node:buffer';
 import { READ_WINDOW, type Reader } from './reader.js';
 
 /** Length of a sequence from its lead byte, or 0 for a byte that cannot lead. */
@@ -59,7 +60,9 @@ export function validateUtf8Range(r: Reader, n: number): number {
         break;
       }
     }
-    const bad = firstInvalidUtf8(b, i, cut);
+    // Node's native check is strict (no surrogates), so "true" settles it; only text
+    // that fails it needs the surrogatepass walk.
+    const bad = isUtf8(b.subarray(i, cut)) ? -1 : firstInvalidUtf8(b, i, cut);
     if (bad >= 0) return r.pos + (bad - i);
     const used = cut - i;
     r.skip(used);

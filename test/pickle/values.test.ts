@@ -136,6 +136,11 @@ describe('large payloads from a file', () => {
     } finally {
       closeSync(fd);
     }
+    // Over 1 MiB with an encoded surrogate: valid for CPython (surrogatepass), kept as unknown.
+    const surrogate = [...new TextEncoder().encode('a'.repeat(2 << 20)), 0xed, 0xa0, 0x80];
+    const s = scan(pw().proto(4).binUnicode8(surrogate).stop(), { recordEffects: true });
+    assert.deepEqual(s.findings, []);
+    assert.deepEqual(s.effects!.at(-1), { k: 'result', pickleIndex: 0, value: { k: 'unknown', why: `str of ${surrogate.length} bytes (not kept)` } });
     // The same string broken in its last byte is malformed.
     const bad = pw().proto(4).global('a', 'b').binUnicode8([...new TextEncoder().encode(text.repeat(1)), 0xc3]).stop();
     assert.match(scan(bad).findings[0]!.message, /invalid UTF-8/);
