@@ -12,8 +12,8 @@ export interface PoolOptions {
   jobs: number;
   policy: Policy;
   request: PolicyRequest;
-  /** Called as each file finishes (any order), for progress. */
-  onDone?: (done: number, total: number, path: string) => void;
+  /** Called as each file finishes (any order): `index` in `files`, `done` files so far. */
+  onDone?: (index: number, result: FileResult, done: number) => void;
 }
 
 /**
@@ -32,7 +32,7 @@ function startWorker(request: PolicyRequest): Worker {
 function scanHere(files: readonly string[], options: PoolOptions): FileResult[] {
   return files.map((path, i) => {
     const result = scanOne(path, options.policy, options.request.cwd);
-    options.onDone?.(i + 1, files.length, path);
+    options.onDone?.(i, result, i + 1);
     return result;
   });
 }
@@ -65,7 +65,7 @@ export async function scanAll(files: readonly string[], options: PoolOptions): P
           msg.results.forEach((r, k) => {
             results[from + k] = r;
             done++;
-            options.onDone?.(done, files.length, r.path);
+            options.onDone?.(from + k, r, done);
           });
           if (done === files.length) resolveAll();
           else feed(worker);

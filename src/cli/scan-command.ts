@@ -29,7 +29,7 @@ function formatOf(value: string | undefined, json: boolean | undefined): Format 
   throw new UsageError(`--format must be text, json or sarif, got ${JSON.stringify(value)}`);
 }
 
-/** A progress line on a terminal's stderr, at most ten updates a second, erased at the end. */
+/** A progress line on a terminal's stderr, for scans longer than 300 ms, at most ten updates a second. */
 function progress(io: CliIO, total: number): { tick: (done: number, path: string) => void; clear: () => void } {
   if (!io.errIsTTY || total < 2) return { tick: () => {}, clear: () => {} };
   const started = Date.now();
@@ -38,7 +38,6 @@ function progress(io: CliIO, total: number): { tick: (done: number, path: string
   return {
     tick(done, path) {
       const now = Date.now();
-      // Only for scans that take a while, and at most ten updates a second.
       if (now - started < 300 || now - last < 100 || done === total) return;
       last = now;
       shown = true;
@@ -47,7 +46,24 @@ function progress(io: CliIO, total: number): { tick: (done: number, path: string
     },
     clear() {
       if (shown) io.err('\r\x1b[2K');
+      shown = false;
     },
+  };
+}
+
+/**
+ * Text results are printed as soon as every earlier file is done, so a long scan shows
+ * its first results early while the output order stays the input order.
+ */
+function orderedPrinter(print: (r: FileResult) => void): (index: number, r: FileResult) => void {
+  const waiting = new Map<number, FileResult>();
+  let next = 0;
+  return (index, r) => {
+    waiting.set(index, r);
+    for (let ready = waiting.get(next); ready; ready = waiting.get(next)) {
+      waiting.delete(next++);
+      print(ready);
+    }
   };
 }
 
@@ -84,24 +100,36 @@ export async function scanCommand(argv: string[], io: CliIO): Promise<number> {
   });
   const jobs = jobsFlag ?? (collected.files.length >= MANY_FILES ? availableParallelism() : 1);
   const bar = progress(io, collected.files.length);
+  const p = paint(io.color && !values['no-color']);
+  const collectErrors: FileResult[] = collected.errors.map((e) => ({ path: e.path, error: { code: 'ERR_PICKLE_GUARD_IO', message: e.message } }));
+  const text = format === 'text';
+  const printText = (r: FileResult): void => {
+    bar.clear(); // stdout and stderr share the terminal: never write over the progress line
+    io.out(renderResultText(r, p));
+  };
+  if (text) collectErrors.forEach(printText);
+  const printInOrder = orderedPrinter(printText);
   let scanned: FileResult[];
   try {
-    scanned = await scanAll(collected.files, { jobs, policy, request, onDone: (done, _total, path) => bar.tick(done, path) });
+    scanned = await scanAll(collected.files, {
+      jobs,
+      policy,
+      request,
+      onDone: (index, r, done) => {
+        if (text) printInOrder(index, r);
+        bar.tick(done, r.path);
+      },
+    });
   } finally {
     bar.clear();
   }
-  const results: FileResult[] = [
-    ...collected.errors.map((e) => ({ path: e.path, error: { code: 'ERR_PICKLE_GUARD_IO', message: e.message } })),
-    ...scanned,
-  ];
+  const results: FileResult[] = [...collectErrors, ...scanned];
   const summary = summarize(results);
   const version = packageVersion();
 
   if (format === 'json') io.out(`${stringify(jsonDocument(results, summary, version))}\n`);
   else if (format === 'sarif') io.out(`${stringify(sarifDocument(results, version, io.cwd))}\n`);
   else {
-    const p = paint(io.color && !values['no-color']);
-    for (const r of results) io.out(renderResultText(r, p));
     if (results.length === 0) io.out('no model files found\n');
     io.out(renderSummaryText(summary, policy.source, p));
   }

@@ -150,6 +150,10 @@ test('--jobs 2 (worker threads) gives the same results as --jobs 1', () => {
   assert.equal(two.status, one.status);
   assert.deepEqual(two.doc, one.doc);
   assert.equal(two.doc.results.length, SNIFFED.length + 1); // notes.txt via --include
+  const textOne = cli(['scan', '.', '--jobs', '1', '--include', '*.txt', 'missing.pkl'], { cwd: tree });
+  const textTwo = cli(['scan', '.', '--jobs', '2', '--include', '*.txt', 'missing.pkl'], { cwd: tree });
+  assert.equal(textTwo.stdout, textOne.stdout, 'text results stream in input order whatever the scheduling');
+  assert.match(textOne.stdout, /^error {4}missing\.pkl\n(.*\n)*blocked {2}evil\.pkl/);
 });
 
 test('SARIF output validates against the SARIF 2.1.0 schema, with rule ids, members and offsets', () => {
