@@ -136,9 +136,13 @@ export function joblibReader(): { afterBuild: AfterBuildHook; diverged(): boolea
  */
 function wrapperHook(): AfterBuildHook {
   const read = new WeakSet<object>();
+  // Object arrays are read with a plain pickle.load: inside those nested pickles a wrapper is
+  // just an object and the bytes after its BUILD are opcodes. [start, end) of each one.
+  const plainRanges: Array<[number, number]> = [];
   return (ctx) => {
     const { target } = ctx;
     if (target.k !== 'call') return undefined;
+    if (plainRanges.some(([a, b]) => ctx.offset > a && ctx.offset <= b)) return undefined;
     const made = constructedClass(target, ctx.imports);
     if (made === undefined) return undefined;
     const kind = wrapperKind(made.cls);
@@ -164,8 +168,25 @@ function wrapperHook(): AfterBuildHook {
       };
     }
     const answer = inlineArray(attrs, ctx.imports, ctx.source, ctx.offset);
-    return 'error' in answer ? { error: `NumpyArrayWrapper at offset ${ctx.offset}: ${answer.error}` } : answer;
+    if ('error' in answer) return { error: `NumpyArrayWrapper at offset ${ctx.offset}: ${answer.error}` };
+    if ('nestedPickleAt' in answer) {
+      const end = plainPickleEnd(ctx.source, answer.nestedPickleAt);
+      if (end === undefined) return { error: `NumpyArrayWrapper at offset ${ctx.offset}: the object array's nested pickle does not end cleanly` };
+      plainRanges.push([answer.nestedPickleAt, end]);
+    }
+    return answer;
   };
+}
+
+/**
+ * Where the plain `pickle.load` joblib runs for an object array ends (just past its STOP),
+ * found by a plain scan of that one pickle; undefined when it does not end cleanly.
+ */
+function plainPickleEnd(source: ByteSource, start: number): number | undefined {
+  const scan = analyzePickleStream(source, { start, pickleCount: 1 });
+  const only = scan.pickles[0];
+  if (scan.pickles.length !== 1 || !only?.complete || scan.findings.some((f) => f.code === 'limit')) return undefined;
+  return only.end;
 }
 
 function wrapperKind(cls: string): 'numpy' | 'nd' | 'znd' | undefined {

@@ -347,3 +347,25 @@ describe('plain pickle.load reading of the same bytes (plainReadingToo)', () => 
     }
   });
 });
+
+describe("an object array's nested pickle is a plain pickle.load", () => {
+  it('a wrapper inside it is only an object: the bytes after its BUILD are opcodes, and scanned', () => {
+    // Nested pickle: a NumpyArrayWrapper whose "array bytes" are, to pickle.load, os.system('id').
+    const inner = new PickleWriter().proto(2);
+    writeWrapper(inner, { shape: [3], typestr: 'i1' });
+    inner.raw([...Buffer.from("0cos\nsystem\nS'id'\n\x85R", 'latin1')]).stop();
+    const { bytes, dataAt } = joblibStream({ shape: [1], typestr: 'O8', dtypeState: { elsize: -1, flags: 63 } }, [...inner.bytes()]);
+    const { analysis, answers } = analyzeRecording(bytes);
+    assert.deepEqual(answers, [{ nestedPickleAt: dataAt }]);
+    const sys = analysis.imports.find((i) => i.module === 'os' && i.name === 'system');
+    assert.ok(sys, 'os.system inside the nested pickle is found');
+    assert.equal(sys.pickleIndex, 1);
+    assert.ok(importsOf(analysis).has('collections.OrderedDict'), 'outer pickle resumed after the nested one');
+    assert.deepEqual(violations(analysis), []);
+  });
+
+  it('a nested pickle that does not end cleanly is a violation', () => {
+    const { bytes } = joblibStream({ shape: [1], typestr: 'O8' }, [0x80, 0x02, 0x4b], false);
+    assert.ok(violations(analyzeRecording(bytes).analysis).length > 0);
+  });
+});
