@@ -99,6 +99,24 @@ test('containers: members are named; --member picks one; an unknown member is a 
   assert.match(none.stderr, /no pickle stream in member "nope\.pkl"; streams: torch_zip_os_system\/data\.pkl/);
 });
 
+test('BUILD on a module renders as an attribute overwrite, marked mutates-global', () => {
+  // os.path.__setstate__-less BUILD: {'join': builtins.print} applied to the module os.path.
+  writeFileSync(join(dir, 'mutate.pkl'), Buffer.from('\x80\x02cos\npath\n}U\x04joincbuiltins\nprint\nsb.', 'latin1'));
+  const r = cli(['explain', 'mutate.pkl'], { cwd: dir });
+  assert.equal(r.status, 1);
+  assert.match(r.stdout, /^!\s+35 \| path\.join = print\n\s+\|\s+\^ BLOCKED mutates-global/m);
+});
+
+test('a real torch state dict (torch 1.13 fixture) is explained member by member and allowed', () => {
+  const r = cli(['explain', join(ROOT, 'test/fixtures/models/torch/state_dict.pt')]);
+  assert.equal(r.status, 0, r.stdout);
+  assert.match(r.stdout, /== state_dict\/data\.pkl \[torch-zip\] ==/);
+  assert.match(r.stdout, /from torch\._utils import _rebuild_tensor_v2/);
+  assert.match(r.stdout, /_v2 = _rebuild_tensor_v2\(persistent_load\(\('storage', FloatStorage, '0', 'cpu', 18\)\), 0, \(2, 1, 3, 3\), \(9, 9, 3, 1\), False, _v1\)/);
+  assert.match(r.stdout, /_v0\['seq\.0\.weight'\] = _v2/);
+  assert.doesNotMatch(r.stdout, /^!/m);
+});
+
 test('explain of a missing file exits 2', () => {
   const r = cli(['explain', 'missing.pkl'], { cwd: dir });
   assert.equal(r.status, 2);
