@@ -26,15 +26,14 @@ const cases = loadCorpus();
  * deleted or weakened. Remove an entry once its fix lands.
  */
 const KNOWN_GAPS: Record<string, string> = {
-  // One root cause: raw streams are scanned only the way joblib.load reads them.
+  // One root cause: raw streams are scanned only the way joblib.load reads them. (The
+  // nested object-array case, joblib-nested-pickle-is-plain, was fixed in 6c0a493.)
   'joblib-wrapper-in-plain-pickle':
     'src/formats/raw-pickle.ts scans a raw pickle only as joblib.load reads it; pickle.load (and pandas, np.load, torch.load on a raw pickle) read the bytes after a NumpyArrayWrapper BUILD as opcodes, so the plain reading must be scanned too (verdict today: allowed)',
   'joblib-wrapper-gzip-pandas':
     'same root cause as joblib-wrapper-in-plain-pickle: the decompressed stream is scanned only as joblib reads it (pandas.read_pickle reads it plainly)',
   'joblib-wrapper-tar-pandas':
     'same root cause as joblib-wrapper-in-plain-pickle: tar members are scanned only as joblib reads them (pandas.read_pickle reads a one-member tar plainly)',
-  'joblib-nested-pickle-is-plain':
-    'src/formats/joblib.ts scans the nested object-array pickle with the joblib BUILD hook, but joblib reads it with plain pickle.load: the bytes after a wrapper inside it are opcodes, not array data (verdict today: allowed)',
   // Policy.
   'main-module-alias-under-glob':
     'a glob over __main__ admits whatever the loading script imported (from os import system): the policy should refuse globs over __main__, or never let a glob allow a __main__ name (verdict today: allowed)',
