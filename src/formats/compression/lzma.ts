@@ -78,6 +78,9 @@ export class LzmaDecoder {
   /** Output offset where the dictionary was last reset: matches may not reach before it. */
   private dictStart = 0;
 
+  /** LZMA2 restricts lc + lp to 4; `.lzma` alone files do not. */
+  lc4Limit = false;
+
   constructor(
     private readonly out: OutputBuffer,
     private readonly dictSize: number,
@@ -93,9 +96,6 @@ export class LzmaDecoder {
     const size = 0x300 << (props.lc + props.lp);
     if (this.literal.length !== size) this.literal = new Uint16Array(size);
   }
-
-  /** LZMA2 restricts lc + lp to 4; `.lzma` alone files do not. */
-  lc4Limit = false;
 
   resetDictionary(): void {
     this.dictStart = this.out.length;
