@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
-import { cli, osSystemPickle, plainDictPickle, stackGlobalPickle, tempDir } from './helpers.js';
+import { cli, osSystemPickle, plainDictPickle, ROOT, stackGlobalPickle, tempDir } from './helpers.js';
 import { errorsOf, reportValidator, sarifValidator } from './schemas.js';
 
 let tree: string;
@@ -174,4 +174,22 @@ test('SARIF output validates against the SARIF 2.1.0 schema, with rule ids, memb
   assert.ok(evil.every((x: any) => typeof x.locations[0].physicalLocation.region.byteOffset === 'number'));
   assert.equal(run.invocations[0].executionSuccessful, false, 'the missing file is reported');
   assert.match(run.invocations[0].toolExecutionNotifications[0].message.text, /missing\.pkl/);
+});
+
+test('SARIF for a finding inside a container member: the member is a logical location, the offset is in properties', () => {
+  const model = join(ROOT, 'test/fixtures/models/malicious/torch_zip_os_system.pt');
+  const r = cli(['scan', '--format', 'sarif', model]);
+  assert.equal(r.status, 1);
+  const log = JSON.parse(r.stdout) as any;
+  const v = sarifValidator();
+  assert.equal(v(log), true, errorsOf(v));
+  const res = log.runs[0].results.find((x: any) => x.ruleId === 'global-denied');
+  assert.ok(res, 'a global-denied result');
+  const loc = res.locations[0];
+  assert.equal(loc.logicalLocations[0].name, 'torch_zip_os_system/data.pkl');
+  assert.equal(loc.physicalLocation.region.byteOffset, undefined, 'a member offset is not a file offset');
+  assert.equal(typeof res.properties.byteOffset, 'number');
+  assert.equal(res.properties.member, 'torch_zip_os_system/data.pkl');
+  assert.equal(res.properties.module, 'os');
+  assert.match(loc.physicalLocation.artifactLocation.uri, /^test\/fixtures\/models\/malicious\/torch_zip_os_system\.pt$/);
 });
