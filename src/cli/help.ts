@@ -65,7 +65,7 @@ ${POLICY_OPT}
   --json
       Same as --format json.
   --jobs N
-      Scan with N worker threads (1 = in this thread). Default: all cores for 200 or
+      Scan with N worker threads (1 = in this thread). Default: all cores for 1000 or
       more files, else 1 (a worker's start-up costs more than scanning a few files).
   --include GLOB
       Also scan files under a directory argument whose path (relative to that
