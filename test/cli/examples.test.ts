@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { ensureBuilt } from '../guard/helpers.js';
 import { cli, ROOT, tempDir } from './helpers.js';
 import { errorsOf, reportValidator } from './schemas.js';
 
@@ -33,11 +34,18 @@ test('the committed example models are exactly what make_models.py writes (stdli
 });
 
 test('npm run demo: builds, runs the app under the guard, and ends green', () => {
+  // `npm run demo` is `npm run build && node examples/demo/run.mjs`. Test files run in
+  // parallel and the guard tests start apps from dist/, so the build goes through their
+  // shared lock (rebuilt only when dist/ is older than src/) instead of a second tsc run.
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  assert.equal(pkg.scripts.demo, 'npm run build --silent && node examples/demo/run.mjs');
+  ensureBuilt();
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
   delete env.NODE_OPTIONS;
   delete env.PICKLE_GUARD_POLICY;
-  const r = spawnSync('npm', ['run', 'demo', '--silent'], { cwd: ROOT, env, encoding: 'utf8', timeout: 300_000 });
+  const r = spawnSync(process.execPath, [join(ROOT, 'examples/demo/run.mjs')], { cwd: ROOT, env, encoding: 'utf8', timeout: 300_000 });
   assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
+  assert.match(r.stdout, /PASS {2}benign model unpickled by a Python child/);
   assert.match(r.stdout, /PASS {2}malicious model stopped at the JS read/);
   assert.match(r.stdout, /PASS {2}malicious model stopped before the Python child started/);
   assert.match(r.stdout, /PASS {2}its payload never ran/);
@@ -46,7 +54,7 @@ test('npm run demo: builds, runs the app under the guard, and ends green', () =>
 });
 
 test('the demo fails (exit 1) when the app runs without the guard: its checks can fail', () => {
-  // Runs after the demo test above, which built dist/.
+  ensureBuilt();
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', PICKLE_GUARD_DEMO_WITHOUT_GUARD: '1' };
   delete env.NODE_OPTIONS;
   const r = spawnSync(process.execPath, [join(ROOT, 'examples/demo/run.mjs')], { cwd: ROOT, env, encoding: 'utf8', timeout: 120_000 });
