@@ -5,14 +5,16 @@ import { scanFile } from '../scan/index.js';
 import type { FileResult } from './results.js';
 
 export function scanOne(path: string, policy: Policy, cwd: string): FileResult {
+  const abs = resolveFrom(cwd, path);
   try {
-    const report = scanFile(resolveFrom(cwd, path), { policy, path });
+    const report = scanFile(abs, { policy, path });
     return { path, report };
   } catch (err) {
     const code = isPickleGuardError(err) ? err.code : 'ERR_PICKLE_GUARD_INTERNAL';
     const text = err instanceof Error ? err.message : String(err);
     // The result already names the path; ScanIOError messages start with it too.
-    const message = text.startsWith(`${path}: `) ? text.slice(path.length + 2) : text;
+    const prefix = [`${abs}: `, `${path}: `].find((x) => text.startsWith(x));
+    const message = prefix ? text.slice(prefix.length) : text;
     return { path, error: { code, message } };
   }
 }
