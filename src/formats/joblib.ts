@@ -21,7 +21,15 @@
 import type { ByteSource } from '../io/byte-source.js';
 import { analyzePickleStream } from '../pickle/index.js';
 import type { Finding } from '../findings.js';
-import type { AfterBuildHook, ImportRecord, MachineOptions, PickleStreamAnalysis, Value } from '../pickle/types.js';
+import type {
+  AfterBuildHook,
+  ImportRecord,
+  ImportUse,
+  MachineOptions,
+  PersistentIdRecord,
+  PickleStreamAnalysis,
+  Value,
+} from '../pickle/types.js';
 
 export interface JoblibOptions extends Omit<MachineOptions, 'afterBuild'> {
   /**
@@ -37,44 +45,80 @@ export function analyzeJoblib(source: ByteSource, options: JoblibOptions = {}): 
   const { plainReadingToo, ...machine } = options;
   const reader = joblibReader();
   const joblib = analyzePickleStream(source, { ...machine, afterBuild: reader.afterBuild });
-  if (!plainReadingToo || !reader.diverged()) return joblib;
-  return mergeReadings(joblib, analyzePickleStream(source, machine));
+  const from = reader.divergedAt();
+  if (!plainReadingToo || from === undefined) return joblib;
+  return mergeReadings(joblib, analyzePickleStream(source, machine), from);
 }
 
 /**
  * Adds to joblib's reading what a plain `pickle.load` of the same bytes would import or do.
  * A wrapper's array bytes are opcodes to `pickle.load`: a crafted "array" can hide a call
- * that joblib skips but pickle.load runs. Kept from the plain reading: imports not seen at
- * the same offset by joblib's reading, and findings other than `malformed` and `not-a-pickle` (pickle.load
- * raises there, so nothing after it runs; real array bytes usually end the plain reading
- * that way). The pickles, persistent ids and end are joblib's.
+ * that joblib skips but pickle.load runs.
+ *
+ * Kept from the plain reading: every import (one joblib's reading has at the same offset
+ * gets the plain reading's uses added: a memo confusion can make it a call only there),
+ * persistent ids, and every finding except the `malformed`/`not-a-pickle` errors at or
+ * after `divergedAt`, the first offset where joblib read differently. Such an error means
+ * pickle.load raises there, so nothing after it runs, and what ran before it is kept; real
+ * array bytes end the plain reading that way (the padding-length byte is no opcode). Before
+ * `divergedAt` both readings are the same bytes in the same state: joblib's reading reports
+ * any error there itself. The machine's own internal errors are always kept (fail closed).
+ * The pickles and end are joblib's.
  */
-export function mergeReadings(joblib: PickleStreamAnalysis, plain: PickleStreamAnalysis): PickleStreamAnalysis {
-  const key = (i: ImportRecord) => `${i.offset}\0${i.origin}\0${i.module}\0${i.name}`;
-  const seen = new Set(joblib.imports.map(key));
-  const imports = [...joblib.imports];
-  const remap = new Map<number, number>();
-  const added: ImportRecord[] = [];
+export function mergeReadings(joblib: PickleStreamAnalysis, plain: PickleStreamAnalysis, divergedAt = 0): PickleStreamAnalysis {
+  const { imports, remap } = mergeImports(joblib.imports, plain.imports);
   for (const imp of plain.imports) {
-    if (seen.has(key(imp))) continue;
-    remap.set(imp.index, imports.length);
-    const copy: ImportRecord = { ...imp, index: imports.length, uses: imp.uses.map((u) => ({ ...u })) };
-    imports.push(copy);
-    added.push(copy);
-  }
-  for (const imp of added) {
+    const into = imports[remap.get(imp.index)!]!;
     for (const use of imp.uses) {
-      if (use.kind === 'constrained-getattr') use.derived = remap.get(use.derived) ?? use.derived;
+      const copy = use.kind === 'constrained-getattr' ? { ...use, derived: remap.get(use.derived) ?? use.derived } : { ...use };
+      if (!into.uses.some((u) => sameUse(u, copy))) into.uses.push(copy);
     }
   }
   const findingKey = (f: Finding) => `${f.code}\0${f.offset}\0${f.message}`;
   const known = new Set(joblib.findings.map(findingKey));
   const findings = [...joblib.findings];
   for (const f of plain.findings) {
-    if (f.code === 'malformed' || f.code === 'not-a-pickle' || known.has(findingKey(f))) continue;
+    if (known.has(findingKey(f)) || plainErrorPastDivergence(f, divergedAt)) continue;
     findings.push({ ...f, message: `${f.message} (when read by plain pickle.load, which reads joblib's array bytes as opcodes)` });
   }
-  return { ...joblib, imports, findings };
+  const pidKey = (p: PersistentIdRecord) => `${p.offset}\0${p.opcode}`;
+  const pids = new Set(joblib.persistentIds.map(pidKey));
+  const persistentIds = [...joblib.persistentIds, ...plain.persistentIds.filter((p) => !pids.has(pidKey(p)))];
+  return { ...joblib, imports, findings, persistentIds };
+}
+
+/**
+ * joblib's imports (records copied, so their uses can grow) plus the plain reading's new
+ * ones, and where each plain import landed. Same import = same offset, origin and name.
+ */
+function mergeImports(joblib: readonly ImportRecord[], plain: readonly ImportRecord[]): { imports: ImportRecord[]; remap: Map<number, number> } {
+  const key = (i: ImportRecord) => `${i.offset}\0${i.origin}\0${i.module}\0${i.name}`;
+  const imports = joblib.map((i) => ({ ...i, uses: [...i.uses] }));
+  const at = new Map(imports.map((i) => [key(i), i.index]));
+  const remap = new Map<number, number>();
+  for (const imp of plain) {
+    const existing = at.get(key(imp));
+    if (existing !== undefined) {
+      remap.set(imp.index, existing);
+      continue;
+    }
+    remap.set(imp.index, imports.length);
+    imports.push({ ...imp, index: imports.length, uses: [] });
+  }
+  return { imports, remap };
+}
+
+function sameUse(a: ImportUse, b: ImportUse): boolean {
+  if (a.kind === 'value' || b.kind === 'value') return a.kind === b.kind;
+  if (a.kind === 'call') return b.kind === 'call' && a.via === b.via && a.offset === b.offset;
+  return b.kind === 'constrained-getattr' && a.offset === b.offset && a.derived === b.derived;
+}
+
+/** An error of the plain reading where it had already left joblib's (see mergeReadings). */
+function plainErrorPastDivergence(f: Finding, divergedAt: number): boolean {
+  if (f.code !== 'malformed' && f.code !== 'not-a-pickle') return false;
+  if (f.message.startsWith('internal error')) return false;
+  return f.offset !== undefined && f.offset >= divergedAt;
 }
 
 type CallValue = Extract<Value, { k: 'call' }>;
@@ -115,17 +159,33 @@ export function joblibAfterBuild(): AfterBuildHook {
   return joblibReader().afterBuild;
 }
 
-/** The BUILD hook plus whether it ever made joblib's reading differ from a plain unpickle. */
-export function joblibReader(): { afterBuild: AfterBuildHook; diverged(): boolean } {
-  let diverged = false;
+/** What one stream's joblib reading did differently from a plain unpickle. */
+export interface JoblibReader {
+  afterBuild: AfterBuildHook;
+  /** True once the hook made joblib's reading differ from a plain unpickle. */
+  diverged(): boolean;
+  /** Offset of the first byte joblib read differently (the first array it read), if any. */
+  divergedAt(): number | undefined;
+  /** [start, end) of each inline array joblib skipped as data (padding included). */
+  skipped(): ReadonlyArray<readonly [number, number]>;
+}
+
+/** The BUILD hook plus where it made joblib's reading differ from a plain unpickle. */
+export function joblibReader(): JoblibReader {
+  let first: number | undefined;
+  const skipped: Array<readonly [number, number]> = [];
   const hook = wrapperHook();
   return {
     afterBuild: (ctx) => {
       const answer = hook(ctx);
-      if (answer !== undefined && !('resume' in answer && answer.resume === ctx.offset)) diverged = true;
+      if (answer === undefined || ('resume' in answer && answer.resume === ctx.offset)) return answer;
+      first ??= ctx.offset;
+      if ('resume' in answer) skipped.push([ctx.offset, answer.resume]);
       return answer;
     },
-    diverged: () => diverged,
+    diverged: () => first !== undefined,
+    divergedAt: () => first,
+    skipped: () => skipped,
   };
 }
 

@@ -1,14 +1,18 @@
 /**
  * A pickle stream found by content (a raw file, a member that looks like a pickle,
- * what a compressed file holds). Scanned as joblib.load reads it: the same as a plain
- * unpickle, except that after a `NumpyArrayWrapper` is built the inline array bytes are
- * skipped (or a nested object-array pickle is scanned) instead of being read as opcodes.
- * For streams without such a wrapper the two readings are identical.
+ * what a compressed file holds, a tar member). Any of these may reach joblib.load or a
+ * plain `pickle.load` (pandas.read_pickle, np.load(allow_pickle=True), torch.load on a raw
+ * pickle, a user's own code), and the two read a `NumpyArrayWrapper` differently: joblib
+ * skips the inline array bytes after its BUILD (or reads a nested object-array pickle),
+ * pickle.load reads those same bytes as opcodes. So the stream is scanned as joblib reads
+ * it and, when that reading skipped anything, as pickle.load reads it too; what both find
+ * is merged into one analysis (see `mergeReadings` and docs/formats.md, "Two readings of
+ * joblib-shaped pickles"). Without a wrapper the two readings are identical: one scan.
  */
 import type { ByteSource } from '../io/byte-source.js';
 import type { PickleStreamAnalysis } from '../pickle/types.js';
 import { scanPickle, type Place, type ScanContext } from './context.js';
-import { joblibAfterBuild } from './joblib.js';
+import { joblibReader, mergeReadings } from './joblib.js';
 import type { ContainerFormat } from './types.js';
 
 const JOBLIB_WRAPPER = /^(sklearn\.externals\.)?joblib\.numpy_pickle(_compat)?$/;
@@ -19,10 +23,19 @@ export function scanRawPickle(
   source: ByteSource,
   format: ContainerFormat,
 ): { analysis: PickleStreamAnalysis; format: ContainerFormat } {
-  const analysis = scanPickle(ctx, place, format, source, { afterBuild: joblibAfterBuild() });
+  const reader = joblibReader();
+  let analysis = scanPickle(ctx, place, format, source, { afterBuild: reader.afterBuild });
+  const stream = ctx.streams[ctx.streams.length - 1];
+  const divergedAt = reader.divergedAt();
+  if (divergedAt !== undefined) {
+    // Same limits as the first reading (extra container limits are ignored by the machine);
+    // no effects: explain shows joblib's reading, the merged findings name the plain one.
+    const plain = ctx.machine(source, { limits: ctx.limits });
+    analysis = mergeReadings(analysis, plain, divergedAt);
+    if (stream) stream.analysis = analysis;
+  }
   const joblib = analysis.imports.some((i) => JOBLIB_WRAPPER.test(i.module) && /ArrayWrapper$/.test(i.name));
   if (!joblib) return { analysis, format };
-  const stream = ctx.streams[ctx.streams.length - 1];
   if (stream) stream.format = 'joblib';
   return { analysis, format: format === 'pickle' ? 'joblib' : format };
 }
