@@ -34,6 +34,12 @@ const KNOWN_GAPS: Record<string, string> = {
     'same root cause as joblib-wrapper-in-plain-pickle: the decompressed stream is scanned only as joblib reads it (pandas.read_pickle reads it plainly)',
   'joblib-wrapper-tar-pandas':
     'same root cause as joblib-wrapper-in-plain-pickle: tar members are scanned only as joblib reads them (pandas.read_pickle reads a one-member tar plainly)',
+  // Memory safety: numpy.dtype BUILD state whose flags contradict its type string.
+  'numpy-dtype-flags-object-array':
+    'an object dtype whose pickled flags clear hasobject makes NumPy read attacker bytes as PyObject pointers (segfault); the scanner should refuse numpy.dtype BUILD states whose flags differ from what the type string implies (verdict today: allowed)',
+  'numpy-dtype-flags-object-scalar': 'same as numpy-dtype-flags-object-array, through numpy.core.multiarray.scalar (verdict today: allowed)',
+  'joblib-dtype-flags-object-data':
+    'same lying dtype in a joblib wrapper: src/formats/joblib.ts takes hasobject from the flags verbatim, so it skips 8 bytes joblib turns into a PyObject pointer (verdict today: allowed)',
   // Policy.
   'main-module-alias-under-glob':
     'a glob over __main__ admits whatever the loading script imported (from os import system): the policy should refuse globs over __main__, or never let a glob allow a __main__ name (verdict today: allowed)',
