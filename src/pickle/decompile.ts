@@ -109,6 +109,8 @@ function nameImports(imports: readonly ImportRecord[]): { expr: Map<number, stri
 
 class Renderer {
   readonly vars = new Map<object, string>();
+  /** Variables of calls by offset: a derived `Class.NAME` import stands for its getattr call's result. */
+  readonly callVars = new Map<number, string>();
   private visiting = new Set<object>();
 
   constructor(
@@ -186,7 +188,8 @@ class Renderer {
 
   private derivedName(index: number): string {
     const imp = this.imports[index];
-    return imp ? `${imp.module}.${imp.name}` : `<import #${index}>`;
+    if (!imp) return `<import #${index}>`;
+    return (imp.origin === 'getattr' ? this.callVars.get(imp.offset) : undefined) ?? `${imp.module}.${imp.name}`;
   }
 
   private args(args: Value, depth: number): string[] {
@@ -292,7 +295,11 @@ export function decompile(analysis: PickleStreamAnalysis, options: DecompileOpti
           const text = r.call(e.value);
           const name = `_v${nextVar++}`;
           r.vars.set(e.value, name);
-          code(`${name} = ${text}`, e.value.offset, extra);
+          r.callVars.set(e.value.offset, name);
+          // INST imports and calls at one offset: the import line already shows that offset's findings.
+          const sameAsImport = fn.k === 'global' && analysis.imports[fn.imp]?.offset === e.value.offset;
+          if (sameAsImport) lines.push({ kind: 'code', text: `${name} = ${text}`, offset: e.value.offset, violations: extra });
+          else code(`${name} = ${text}`, e.value.offset, extra);
           break;
         }
         case 'build': {

@@ -117,6 +117,25 @@ test('a real torch state dict (torch 1.13 fixture) is explained member by member
   assert.doesNotMatch(r.stdout, /^!/m);
 });
 
+test('protocol 0 INST: the call is shown once, its reason on the import line; getattr results keep their variable', () => {
+  writeFileSync(join(dir, 'inst.pkl'), Buffer.from("(S'id'\nios\nsystem\n.", 'latin1'));
+  const inst = cli(['explain', 'inst.pkl'], { cwd: dir });
+  assert.equal(inst.status, 1);
+  assert.match(inst.stdout, /^!\s+7 \| from os import system\n\s+\|\s+\^ BLOCKED global-denied/m);
+  assert.match(inst.stdout, /^!\s+7 \| _v0 = system\('id'\)\n\s+\|\s+\^ BLOCKED calls os\.system: global-denied\n\s+\| result = _v0$/m);
+  // builtins.getattr(os.system, 'name'), protocol 4 with STACK_GLOBAL
+  const ga = Buffer.concat([
+    Buffer.from([0x80, 0x04, 0x8c, 0x08]), Buffer.from('builtins'), Buffer.from([0x8c, 0x07]), Buffer.from('getattr'), Buffer.from([0x93]),
+    Buffer.from([0x8c, 0x02]), Buffer.from('os'), Buffer.from([0x8c, 0x06]), Buffer.from('system'), Buffer.from([0x93]),
+    Buffer.from([0x8c, 0x04]), Buffer.from('name'), Buffer.from([0x86, 0x52, 0x2e]),
+  ]);
+  writeFileSync(join(dir, 'getattr.pkl'), ga);
+  const r = cli(['explain', 'getattr.pkl'], { cwd: dir });
+  assert.equal(r.status, 1);
+  assert.match(r.stdout, /_v0 = getattr\(system, 'name'\)/);
+  assert.match(r.stdout, /\| result = _v0$/m);
+});
+
 test('explain of a missing file exits 2', () => {
   const r = cli(['explain', 'missing.pkl'], { cwd: dir });
   assert.equal(r.status, 2);
