@@ -3,14 +3,15 @@
  * the scanner allows although the real loader reaches something it should not (a research
  * tool, not a test: `npx tsx test/bypasses/fuzz-compare.ts OUTDIR/cases.json`).
  *   pickle mode: CPython asked for a global the report does not list, or for anything
- *                outside the default preset while the verdict is `allowed`;
+ *                outside the default preset, or (joblib mode) the loader crashed, while
+ *                the verdict is `allowed`;
  *   zip mode:    torch's zip reader or zipfile sees the evil data.pkl, and the verdict is `allowed`.
  */
 import { readFileSync } from 'node:fs';
 import { presetPolicy } from '../../src/policy/index.js';
 import { scanFile } from '../../src/scan/index.js';
 
-interface PickleCase { path: string; imports: string[][] }
+interface PickleCase { path: string; imports: string[][]; crashed?: boolean }
 interface ZipCase { path: string; evil_for: string[] }
 
 const policy = presetPolicy('default');
@@ -30,9 +31,10 @@ for (const c of cases) {
   const unlisted = imports.filter((i) => !listed.has(i));
   const judged = new Map(report.globals.map((g) => [`${g.module}.${g.name}`, g.allowed]));
   const disallowed = imports.filter((i) => judged.get(i) === false);
-  if (report.verdict === 'allowed' && (unlisted.length > 0 || disallowed.length > 0)) {
+  const crashed = (c as PickleCase).crashed === true;
+  if (report.verdict === 'allowed' && (unlisted.length > 0 || disallowed.length > 0 || crashed)) {
     bad++;
-    console.log(`ALLOWED ${c.path}: CPython imported ${imports.join(', ')}`);
+    console.log(`ALLOWED ${c.path}: ${crashed ? 'the loader crashed; ' : ''}CPython imported ${imports.join(', ')}`);
   }
 }
 console.log(`${mode}: ${cases.length} mutants, ${bad} allowed although the loader reached something it should not`);
