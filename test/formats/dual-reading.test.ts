@@ -1,0 +1,213 @@
+/**
+ * Raw pickle streams holding a `NumpyArrayWrapper` are read two ways by real loaders:
+ * joblib.load skips the inline array bytes after the wrapper's BUILD, pickle.load (and
+ * pandas.read_pickle, np.load(allow_pickle=True), torch.load on a raw pickle) reads them
+ * as opcodes. The container layer must scan both readings wherever such a stream is found,
+ * and the plain reading's failure in real array bytes must not block benign joblib files.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { analyzeContainer, analyzeContainerWith } from '../../src/formats/index.js';
+import { joblibReader, mergeReadings } from '../../src/formats/joblib.js';
+import type { ContainerAnalysis } from '../../src/formats/types.js';
+import { bufferSource, type ByteSource } from '../../src/io/byte-source.js';
+import { analyzePickleStream } from '../../src/pickle/index.js';
+import type { MachineOptions } from '../../src/pickle/types.js';
+import { presetPolicy } from '../../src/policy/index.js';
+import { scanBytes, scanFile } from '../../src/scan/index.js';
+import { PickleWriter } from '../pickle/writer.js';
+import { writeTar } from './helpers/tar-writer.js';
+import { writeZip } from './helpers/zip-writer.js';
+
+const MODELS = new URL('../fixtures/models/', import.meta.url).pathname;
+const manifest = JSON.parse(readFileSync(join(MODELS, 'manifest.json'), 'utf8')) as { files: Record<string, unknown> };
+const joblibFixtures = Object.keys(manifest.files).filter((p) => p.startsWith('joblib/'));
+const latin1 = (s: string) => [...Buffer.from(s, 'latin1')];
+
+/**
+ * Protocol 2: [NumpyArrayWrapper(shape=(n,), dtype=int8, alignment 16), <pad byte + data>,
+ * collections.OrderedDict] then STOP. `data` is what joblib skips as the array's n bytes.
+ */
+function wrapperStream(data: number[]): { bytes: Uint8Array; dataAt: number; resume: number } {
+  const w = new PickleWriter().proto(2).mark();
+  w.global('joblib.numpy_pickle', 'NumpyArrayWrapper').emptyTuple().newobj();
+  w.emptyDict().mark();
+  w.shortBinUnicode('shape').mark().long1(BigInt(data.length)).tuple();
+  w.shortBinUnicode('dtype').global('numpy', 'dtype').shortBinUnicode('i1').newFalse().newTrue().tuple3().reduce();
+  w.shortBinUnicode('order').shortBinUnicode('C');
+  w.shortBinUnicode('allow_mmap').newFalse();
+  w.shortBinUnicode('numpy_array_alignment_bytes').binint1(16);
+  w.setitems().build();
+  const dataAt = w.here();
+  w.raw([0]).raw(data); // no padding: the padding-length byte is 0
+  const resume = w.here();
+  w.global('collections', 'OrderedDict').list().stop();
+  return { bytes: w.bytes(), dataAt, resume };
+}
+
+/**
+ * A wrapper without `numpy_array_alignment_bytes` (joblib < 1.2 layout: no padding byte), whose
+ * n "array bytes" are, to pickle.load, `module.name('id')` then POP. joblib skips them.
+ */
+function hiddenCallStream(module: string, name: string): { bytes: Uint8Array; dataAt: number; resume: number } {
+  const payload = latin1(`c${module}\n${name}\nS'id'\n\x85R0`);
+  const w = new PickleWriter().proto(2).mark();
+  w.global('joblib.numpy_pickle', 'NumpyArrayWrapper').emptyTuple().newobj();
+  w.emptyDict().mark();
+  w.shortBinUnicode('shape').mark().long1(BigInt(payload.length)).tuple();
+  w.shortBinUnicode('dtype').global('numpy', 'dtype').shortBinUnicode('i1').newFalse().newTrue().tuple3().reduce();
+  w.shortBinUnicode('order').shortBinUnicode('C');
+  w.shortBinUnicode('allow_mmap').newFalse();
+  w.setitems().build();
+  const dataAt = w.here();
+  w.raw(payload);
+  const resume = w.here();
+  w.global('collections', 'OrderedDict').list().stop();
+  return { bytes: w.bytes(), dataAt, resume };
+}
+
+const imported = (a: ContainerAnalysis) => a.streams.flatMap((s) => s.analysis.imports.map((i) => `${s.member}:${i.module}.${i.name}`));
+
+function systemCall(a: ContainerAnalysis, member: string) {
+  const stream = a.streams.find((s) => s.member === member);
+  assert.ok(stream, `no stream for member "${member}"`);
+  return stream.analysis.imports.find((i) => i.module === 'os' && i.name === 'system');
+}
+
+/** Counts how many times each stream was handed to the machine (the real one). */
+function countingScan(bytes: Uint8Array): { analysis: ContainerAnalysis; runs: number[] } {
+  const runs: number[] = [];
+  const machine = (source: ByteSource, options: MachineOptions) => {
+    runs.push(options.afterBuild ? 1 : 2);
+    return analyzePickleStream(source, options);
+  };
+  return { analysis: analyzeContainerWith(bufferSource(bytes), {}, machine), runs };
+}
+
+describe('a call hidden in array bytes that joblib skips but pickle.load runs', () => {
+  const { bytes, dataAt, resume } = hiddenCallStream('os', 'system');
+  const policy = presetPolicy('default');
+
+  it('the joblib reading alone does not see it (why a second reading is needed)', () => {
+    const reader = joblibReader();
+    const a = analyzePickleStream(bufferSource(bytes), { afterBuild: reader.afterBuild });
+    assert.ok(!a.imports.some((i) => i.module === 'os'));
+    assert.equal(reader.divergedAt(), dataAt);
+    assert.deepEqual(reader.skipped(), [[dataAt, resume]]);
+  });
+
+  it('raw pickle: os.system found, called, at its offset in the array bytes; blocked', () => {
+    const a = analyzeContainer(bufferSource(bytes));
+    assert.equal(a.format, 'joblib');
+    const sys = systemCall(a, '');
+    assert.ok(sys, imported(a).join(' '));
+    assert.equal(sys.offset, dataAt);
+    assert.ok(sys.uses.some((u) => u.kind === 'call'));
+    // joblib's reading goes on past the array: both readings are in the one analysis.
+    assert.ok(a.streams[0]!.analysis.imports.some((i) => i.module === 'collections' && i.name === 'OrderedDict'));
+    const report = scanBytes(bytes, { policy });
+    assert.equal(report.verdict, 'blocked');
+    assert.ok(report.findings.some((f) => f.module === 'os' && f.name === 'system'), JSON.stringify(report.findings));
+  });
+
+  it('gzip (pandas.read_pickle infers .gz, then plain pickle.load): found and blocked', () => {
+    const gz = new Uint8Array(gzipSync(bytes));
+    const a = analyzeContainer(bufferSource(gz));
+    assert.equal(a.compression, 'gzip');
+    assert.ok(systemCall(a, ''));
+    assert.equal(scanBytes(gz, { policy }).verdict, 'blocked');
+  });
+
+  it('tar member (pandas.read_pickle on a one-member .tar): found under the member name', () => {
+    const tar = writeTar([{ name: 'frame.pkl', data: bytes }]);
+    const a = analyzeContainer(bufferSource(tar));
+    assert.ok(systemCall(a, 'frame.pkl'), imported(a).join(' '));
+    assert.equal(scanBytes(tar, { policy }).verdict, 'blocked');
+  });
+
+  it('tar of a gzip member, and a zip member: found', () => {
+    const tar = writeTar([{ name: 'frame.pkl.gz', data: new Uint8Array(gzipSync(bytes)) }]);
+    assert.ok(systemCall(analyzeContainer(bufferSource(tar)), 'frame.pkl.gz'));
+    const zip = writeZip([{ name: 'frame.pkl', data: bytes, method: 8 }]);
+    assert.ok(systemCall(analyzeContainer(bufferSource(zip)), 'frame.pkl'));
+  });
+
+  it('an import the plain reading makes before it fails is kept (its error is not)', () => {
+    // "Array bytes": GLOBAL os.system, then 0xff, no opcode: pickle.load imports, then raises.
+    const payload = [...latin1('cos\nsystem\n'), 0xff];
+    const w = new PickleWriter().proto(2);
+    w.global('joblib.numpy_pickle', 'NumpyArrayWrapper').emptyTuple().newobj();
+    w.emptyDict().mark().shortBinUnicode('shape').mark().long1(BigInt(payload.length)).tuple();
+    w.shortBinUnicode('dtype').global('numpy', 'dtype').shortBinUnicode('i1').newFalse().newTrue().tuple3().reduce();
+    w.setitems().build().raw(payload).stop();
+    const a = analyzeContainer(bufferSource(w.bytes()));
+    assert.ok(systemCall(a, ''));
+    assert.ok(!a.streams[0]!.analysis.findings.some((f) => f.code === 'malformed'), JSON.stringify(a.streams[0]!.analysis.findings));
+    assert.equal(scanBytes(w.bytes(), { policy }).verdict, 'blocked');
+  });
+});
+
+describe('benign streams stay allowed', () => {
+  it('a crafted wrapper with plain array data: the plain reading runs, fails on the padding byte, adds nothing', () => {
+    const { bytes, dataAt, resume } = wrapperStream([1, 2, 3, 4]);
+    const reader = joblibReader();
+    analyzePickleStream(bufferSource(bytes), { afterBuild: reader.afterBuild });
+    assert.deepEqual(reader.skipped(), [[dataAt, resume]]);
+    const plain = analyzePickleStream(bufferSource(bytes));
+    assert.ok(plain.findings.some((f) => f.code === 'malformed' && f.offset === dataAt), 'pickle.load fails at the padding byte');
+    const { analysis, runs } = countingScan(bytes);
+    assert.deepEqual(runs, [1, 2], 'joblib reading, then the plain one');
+    assert.deepEqual(analysis.streams[0]!.analysis.findings, []);
+    assert.equal(scanBytes(bytes, { policy: ['joblib.numpy_pickle.NumpyArrayWrapper', 'numpy.dtype', 'collections.OrderedDict'] }).verdict, 'allowed');
+  });
+
+  it('a pickle without a wrapper is read once', () => {
+    const w = new PickleWriter().proto(2).global('collections', 'OrderedDict').emptyTuple().reduce().stop();
+    assert.deepEqual(countingScan(w.bytes()).runs, [1]);
+  });
+
+  for (const path of joblibFixtures) {
+    // The preset each file's content needs (as test/policy/manifest.test.ts picks it).
+    const preset = /(dataframe|series)/.test(path) ? 'pandas' : 'sklearn';
+    it(`${path} (joblib 1.2): both readings run, and it stays allowed with the ${preset} preset`, () => {
+      const { analysis, runs } = countingScan(new Uint8Array(readFileSync(join(MODELS, path))));
+      assert.deepEqual(runs, [1, 2]);
+      assert.deepEqual(analysis.streams.flatMap((s) => s.analysis.findings.filter((f) => f.code !== 'persistent-id')), []);
+      assert.equal(scanFile(join(MODELS, path), { policy: presetPolicy(preset) }).verdict, 'allowed');
+    });
+  }
+});
+
+describe('mergeReadings', () => {
+  it("a plain-reading error before the divergence point is kept (it is joblib's too, listed once)", () => {
+    const w = new PickleWriter().proto(2).global('collections', 'OrderedDict').op(0xff);
+    const a = analyzePickleStream(bufferSource(w.bytes()));
+    const merged = mergeReadings(a, a, 1_000);
+    assert.deepEqual(merged.findings, a.findings);
+    assert.equal(merged.imports.length, a.imports.length);
+  });
+
+  it('an import both readings make at one offset gets the uses only the plain reading saw', () => {
+    // Outer: builtins.getattr, memoized at 0, used only as getattr(OrderedDict, 'fromkeys') (the
+    // constrained form, judged by the derived name). "Array bytes": BINGET 0 and a call of it
+    // with '__class__' (unconstrained): only pickle.load makes that call.
+    const payload = [...latin1('h\x00ccollections\nOrderedDict\nX'), 9, 0, 0, 0, ...latin1('__class__\x86R0')];
+    const w = new PickleWriter().proto(2).mark();
+    w.global('builtins', 'getattr').binput(0).global('collections', 'OrderedDict').shortBinUnicode('fromkeys').tuple2().reduce();
+    w.global('joblib.numpy_pickle', 'NumpyArrayWrapper').emptyTuple().newobj();
+    w.emptyDict().mark().shortBinUnicode('shape').mark().long1(BigInt(payload.length)).tuple();
+    w.shortBinUnicode('dtype').global('numpy', 'dtype').shortBinUnicode('i1').newFalse().newTrue().tuple3().reduce();
+    w.setitems().build().raw(payload).list().stop();
+    const a = analyzeContainer(bufferSource(w.bytes()));
+    const getattrs = a.streams[0]!.analysis.imports.filter((i) => i.module === 'builtins' && i.name === 'getattr');
+    assert.equal(getattrs.length, 1, 'one import record for one opcode');
+    assert.ok(getattrs[0]!.uses.some((u) => u.kind === 'call'), JSON.stringify(getattrs[0]!.uses));
+    const allow = ['collections.OrderedDict', 'collections.OrderedDict.fromkeys', 'joblib.numpy_pickle.NumpyArrayWrapper', 'numpy.dtype'];
+    const report = scanBytes(w.bytes(), { policy: allow });
+    assert.equal(report.verdict, 'blocked');
+    assert.ok(report.findings.some((f) => f.module === 'builtins' && f.name === 'getattr'), JSON.stringify(report.findings));
+  });
+});
