@@ -53,7 +53,7 @@ function textNeedsBytes(text: unknown): boolean {
 }
 
 function fastText(config: GuardConfig, abs: string, encoding: Encoding): boolean {
-  return encoding !== null && encoding !== 'invalid' && ASCII_EXACT.has(encoding.toLowerCase()) && !asGuard(() => isArtifactByName(config.policy, abs));
+  return encoding !== null && encoding !== 'invalid' && ASCII_EXACT.has(encoding.toLowerCase()) && !isArtifactByName(config.policy, abs);
 }
 
 /** Shared prelude of the async readFile wrappers: is the name an artifact, and its identity before reading. */
@@ -80,7 +80,7 @@ function wrapReadFileSync(original: AnyFunction): AnyFunction {
       const text = asGuard(() => original.call(this, path, options)) as string;
       if (!textNeedsBytes(text)) return text;
     }
-    if (asGuard(() => isArtifactByName(config.policy, abs))) {
+    if (isArtifactByName(config.policy, abs)) {
       // A model by name: read it through one descriptor so the cached verdict costs one fstat.
       const { bytes, versions } = readWithIdentity(path as PathLike, flagOf(options));
       checkReturnedBytes(config, 'fs.readFileSync', abs, bytes, versions);
@@ -234,7 +234,7 @@ function guardCustomFs(config: GuardConfig, abs: string, custom: CustomFs): obje
   const access = customAccess(custom);
   const open = function open(this: unknown, path: unknown, flags: unknown, mode: unknown, callback: AnyFunction) {
     if (!isReadOpen(flags)) return custom.open.call(this, path, flags, mode, callback);
-    if (!access && asGuard(() => isArtifactByName(config.policy, abs))) {
+    if (!access && isArtifactByName(config.policy, abs)) {
       const error = new UsageError(
         `pickle-guard cannot verify ${abs}: the { fs } given to createReadStream has no fstatSync/readSync to scan through`,
       );

@@ -8,13 +8,38 @@ import { fileURLToPath } from 'node:url';
 
 /** An absolute POSIX path with nothing for resolve() to normalise (the common case: skip its cost). */
 function isPlainAbsolute(path: string): boolean {
-  return sep === '/' && path.charCodeAt(0) === 47 && !path.includes('/.') && !path.includes('//') && !path.endsWith('/') && !path.includes('\0');
+  return (
+    sep === '/' &&
+    path.charCodeAt(0) === 47 &&
+    !path.includes('/./') &&
+    !path.includes('/../') &&
+    !path.includes('//') &&
+    !path.endsWith('/') &&
+    !path.endsWith('/.') &&
+    !path.endsWith('/..') &&
+    !path.includes('\0')
+  );
+}
+
+const ABS_CACHE_LIMIT = 10_000;
+const absCache = new Map<string, string>();
+
+/** resolve() costs more than the rest of a wrapper: absolute inputs (cwd-independent) are remembered. */
+function absoluteOf(path: string): string {
+  if (path.charCodeAt(0) !== 47) return resolve(path);
+  let abs = absCache.get(path);
+  if (abs === undefined) {
+    abs = isPlainAbsolute(path) ? path : resolve(path);
+    if (absCache.size >= ABS_CACHE_LIMIT) absCache.clear();
+    absCache.set(path, abs);
+  }
+  return abs;
 }
 
 /** Absolute path for a string, Buffer or `file:` URL argument; undefined for descriptors and anything else. */
 export function pathArg(value: unknown): string | undefined {
   try {
-    if (typeof value === 'string') return isPlainAbsolute(value) ? value : resolve(value);
+    if (typeof value === 'string') return absoluteOf(value);
     if (Buffer.isBuffer(value)) return resolve(value.toString());
     if (value instanceof URL) return value.protocol === 'file:' ? fileURLToPath(value) : undefined;
   } catch {

@@ -8,7 +8,8 @@
  */
 import { readSync } from 'node:fs';
 import type { Policy } from '../policy/types.js';
-import { sniffHead } from './sniff.js';
+import { asGuard } from './state.js';
+import { mayStartModel, sniffHead } from './sniff.js';
 
 const NAME_CACHE_LIMIT = 10_000;
 const nameCache = new WeakMap<Policy, Map<string, boolean>>();
@@ -19,12 +20,17 @@ const nameCache = new WeakMap<Policy, Map<string, boolean>>();
  * for as long as the policy is installed, so ordinary reads pay one Map lookup; a symlink
  * re-pointed after its first read is judged by the content sniff (rule 3) from then on.
  */
+let lastPolicy: Policy | undefined;
+let lastCache: Map<string, boolean> | undefined;
+
 export function isArtifactByName(policy: Policy, absPath: string): boolean {
-  let cache = nameCache.get(policy);
+  let cache = policy === lastPolicy ? lastCache : nameCache.get(policy);
   if (!cache) nameCache.set(policy, (cache = new Map()));
+  lastPolicy = policy;
+  lastCache = cache;
   let known = cache.get(absPath);
   if (known === undefined) {
-    known = policy.isArtifactPath(absPath);
+    known = asGuard(() => policy.isArtifactPath(absPath));
     if (cache.size >= NAME_CACHE_LIMIT) cache.clear();
     cache.set(absPath, known);
   }
@@ -32,7 +38,9 @@ export function isArtifactByName(policy: Policy, absPath: string): boolean {
 }
 
 export function looksLikeModelBytes(bytes: Uint8Array): boolean {
-  return sniffHead(bytes.subarray(0, 16));
+  const first = bytes[0];
+  // The first-byte test before making a view: this runs on every read of every file.
+  return first !== undefined && mayStartModel(first) && sniffHead(bytes.subarray(0, 16));
 }
 
 /** Reads the first 16 bytes through the descriptor without moving its position. */
