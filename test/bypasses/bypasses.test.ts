@@ -40,6 +40,8 @@ const KNOWN_GAPS: Record<string, string> = {
   'numpy-dtype-flags-object-scalar': 'same as numpy-dtype-flags-object-array, through numpy.core.multiarray.scalar (verdict today: allowed)',
   'joblib-dtype-flags-object-data':
     'same lying dtype in a joblib wrapper: src/formats/joblib.ts takes hasobject from the flags verbatim, so it skips 8 bytes joblib turns into a PyObject pointer (verdict today: allowed)',
+  'numpy-dtype-field-offset-out-of-bounds':
+    'a numpy.dtype BUILD state whose field offset lies outside the item makes NumPy read out of bounds (segfault, heap leak); the scanner should check field offsets and sizes against elsize (verdict today: allowed)',
   // Policy.
   'main-module-alias-under-glob':
     'a glob over __main__ admits whatever the loading script imported (from os import system): the policy should refuse globs over __main__, or never let a glob allow a __main__ name (verdict today: allowed)',
