@@ -42,6 +42,7 @@ const KNOWN_GAPS: Record<string, string> = {
     'same lying dtype in a joblib wrapper: src/formats/joblib.ts takes hasobject from the flags verbatim, so it skips 8 bytes joblib turns into a PyObject pointer (verdict today: allowed)',
   'numpy-dtype-field-offset-out-of-bounds':
     'a numpy.dtype BUILD state whose field offset lies outside the item makes NumPy read out of bounds (segfault, heap leak); the scanner should check field offsets and sizes against elsize (verdict today: allowed)',
+  'numpy-dtype-subarray-larger-than-item': 'same class as numpy-dtype-field-offset-out-of-bounds, through a subarray shape larger than the item (verdict today: allowed)',
   // Policy.
   'main-module-alias-under-glob':
     'a glob over __main__ admits whatever the loading script imported (from os import system): the policy should refuse globs over __main__, or never let a glob allow a __main__ name (verdict today: allowed)',
