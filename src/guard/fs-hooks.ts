@@ -173,13 +173,22 @@ function wrapOpenSync(original: AnyFunction): AnyFunction {
   };
 }
 
-function guardedOpenCallback(config: GuardConfig, operation: string, abs: string, callback: AnyFunction, access?: FdAccess) {
+const closeReal = (fd: number) => asGuard(() => closeSync(fd));
+
+function guardedOpenCallback(
+  config: GuardConfig,
+  operation: string,
+  abs: string,
+  callback: AnyFunction,
+  access?: FdAccess,
+  close: (fd: number) => void = closeReal,
+) {
   return (err: unknown, fd: number) => {
     if (err) return callback(err);
     try {
       checkFd(config, operation, abs, fd, access);
     } catch (error) {
-      asGuard(() => closeSync(fd));
+      close(fd);
       return callback(error);
     }
     callback(null, fd);
@@ -217,7 +226,7 @@ function wrapPromisesOpen(original: AnyFunction): AnyFunction {
   };
 }
 
-type CustomFs = { open: AnyFunction; fstatSync?: unknown; readSync?: unknown };
+type CustomFs = { open: AnyFunction; close?: AnyFunction; fstatSync?: unknown; readSync?: unknown };
 
 /** An fs given to createReadStream: its descriptors may be virtual, so we read them through it. */
 function customAccess(custom: CustomFs): FdAccess | undefined {
@@ -234,13 +243,20 @@ function guardCustomFs(config: GuardConfig, abs: string, custom: CustomFs): obje
   const access = customAccess(custom);
   const open = function open(this: unknown, path: unknown, flags: unknown, mode: unknown, callback: AnyFunction) {
     if (!isReadOpen(flags)) return custom.open.call(this, path, flags, mode, callback);
-    if (!access && isArtifactByName(config.policy, abs)) {
+    if (!access) {
+      // Its descriptors may be virtual: without fstatSync/readSync we cannot read them, so an
+      // artifact name is refused and anything else passes unsniffed (docs/guard.md).
+      if (!isArtifactByName(config.policy, abs)) return custom.open.call(this, path, flags, mode, callback);
       const error = new UsageError(
         `pickle-guard cannot verify ${abs}: the { fs } given to createReadStream has no fstatSync/readSync to scan through`,
       );
       return process.nextTick(callback, error);
     }
-    return custom.open.call(this, path, flags, mode, guardedOpenCallback(config, 'fs.createReadStream', abs, callback, access));
+    // A refused descriptor is closed through the same fs that opened it.
+    const close = (fd: number) => {
+      if (typeof custom.close === 'function') custom.close.call(custom, fd, () => {});
+    };
+    return custom.open.call(this, path, flags, mode, guardedOpenCallback(config, 'fs.createReadStream', abs, callback, access, close));
   };
   // Keep the custom fs's other methods (own or inherited) by inheriting from it.
   return Object.create(custom, { open: { value: open, enumerable: true } });

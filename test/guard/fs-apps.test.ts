@@ -81,3 +81,13 @@ test('report mode: malicious reads proceed and each one emits the violation as a
   const warnings = r.stderr.split('\n').filter((l) => l.includes('ViolationError: pickle-guard would block (report mode)'));
   assert.ok(warnings.length >= r.lines.length, `one warning per read expected:\n${r.stderr}`);
 });
+
+test('createReadStream with a virtual { fs }: scanned through that fs, refused when it cannot be read', (t) => {
+  const r = runNode([join(FIXTURES, 'virtual-fs-app.mjs'), ws.good, ws.evil, ws.policy], { cwd: ws.dir });
+  const seen = Object.fromEntries(r.lines.map((l) => [l.name as string, l.ok ? l.sha : l.code]));
+  assert.equal(seen['malicious through memfs'], 'ERR_PICKLE_GUARD_VIOLATION', r.stderr);
+  assert.equal(seen['malicious renamed through memfs (sniffed via its readSync)'], 'ERR_PICKLE_GUARD_VIOLATION');
+  assert.equal(seen['artifact name through an fs the guard cannot read'], 'ERR_PICKLE_GUARD_USAGE');
+  if (!machineReady()) return t.skip(MACHINE_PENDING);
+  assert.equal(seen['benign through memfs'], sha(ws.good));
+});
