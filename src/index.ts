@@ -72,6 +72,9 @@ export type {
   PickleInfo,
 } from './pickle/types.js';
 export { DEFAULT_PICKLE_LIMITS } from './pickle/types.js';
+// Evidence: what a pickle would do, as Python-like code or a pickletools-style listing.
+export { decompile, type DecompiledLine, type DecompileOptions } from './pickle/decompile.js';
+export { disassemble, type DisasmLine, type DisasmOptions } from './pickle/disasm.js';
 export { bufferSource, fdSource, sliceSource, type ByteSource } from './io/byte-source.js';
 
 // Errors: one hierarchy, stable codes, `instanceof` across package copies.
