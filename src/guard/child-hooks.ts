@@ -16,18 +16,26 @@ import { resolve } from 'node:path';
 import { isLoadedPolicy } from '../policy/index.js';
 import { checkPath } from './check.js';
 import { childEnv } from './env.js';
-import { commandsOf, pathCandidates } from './launchers.js';
+import { commandsOf, pathCandidates, type Command } from './launchers.js';
+import { findProgram, shebangOf } from './shebang.js';
 import { replaceProperty, type AnyFunction } from './patch.js';
 import { preparePythonChild, type ChildViolation } from './python/index.js';
 import { activeConfig, asGuard, type GuardConfig } from './state.js';
 
 /** Scans every existing artifact file a Python launch names. Throws the violation. */
-export function checkLaunch(config: GuardConfig, operation: string, argv: readonly string[], cwd: unknown): { python: boolean } {
-  const commands = commandsOf(argv, config.policy.pythonLaunchers);
+export function checkLaunch(
+  config: GuardConfig,
+  operation: string,
+  argv: readonly string[],
+  cwd: unknown,
+  pathEnv: string | undefined,
+): { python: boolean } {
+  const extra = config.policy.pythonLaunchers;
+  const base = typeof cwd === 'string' ? resolve(cwd) : cwd instanceof URL ? new URL(cwd).pathname : process.cwd();
+  const commands = commandsOf(argv, extra).flatMap((c) => (c.python ? [c] : [c, ...throughShebang(c, base, pathEnv, extra)]));
   const python = commands.some((c) => c.python);
   if (!python) return { python };
   // In a pipeline with Python in it, every command's arguments count (`cat m.pkl | python load.py`).
-  const base = typeof cwd === 'string' ? resolve(cwd) : cwd instanceof URL ? new URL(cwd).pathname : process.cwd();
   const seen = new Set<string>();
   for (const command of commands) {
     for (const candidate of pathCandidates(command.args)) {
@@ -39,6 +47,14 @@ export function checkLaunch(config: GuardConfig, operation: string, argv: readon
     }
   }
   return { python };
+}
+
+/** A script run by name (`./train.py`, a console script on PATH) is read through its `#!` line. */
+function throughShebang(command: Command, cwd: string, pathEnv: string | undefined, extra: readonly string[]): Command[] {
+  const file = findProgram(command.program, cwd, pathEnv);
+  const interpreter = file ? shebangOf(file) : undefined;
+  if (!file || !interpreter) return [];
+  return commandsOf([...interpreter, file, ...command.args], extra).filter((c) => c.python);
 }
 
 /** What the Python-side enforcement needs for one launch (src/guard/python). */
@@ -77,6 +93,10 @@ function envFromPairs(pairs: readonly string[]): NodeJS.ProcessEnv {
   return env;
 }
 
+function pathOf(options: Record<string, unknown> | undefined): string | undefined {
+  return ((options?.env as NodeJS.ProcessEnv | undefined) ?? process.env).PATH;
+}
+
 function shellArgv(shell: unknown, command: string): string[] {
   return [typeof shell === 'string' ? shell : '/bin/sh', '-c', command];
 }
@@ -96,9 +116,10 @@ function wrapPrototypeSpawn(original: AnyFunction): AnyFunction {
       return original.apply(this, arguments as never);
     }
     const args = Array.isArray(options.args) ? (options.args as unknown[]).slice(1).map(String) : [];
-    const { python } = checkLaunch(config, 'child_process.spawn', [options.file, ...args], options.cwd);
-    if (!Array.isArray(options.envPairs)) return original.call(this, options);
-    let env = childEnv(envFromPairs(options.envPairs as string[]), config);
+    const pairs = Array.isArray(options.envPairs) ? envFromPairs(options.envPairs as string[]) : undefined;
+    const { python } = checkLaunch(config, 'child_process.spawn', [options.file, ...args], options.cwd, (pairs ?? process.env).PATH);
+    if (!pairs) return original.call(this, options);
+    let env = childEnv(pairs, config);
     const side = python ? pythonSide(config, env, options.cwd) : undefined;
     if (side) env = side.env;
     const envPairs = Object.entries(env).map(([k, v]) => `${k}=${v ?? ''}`);
@@ -146,7 +167,7 @@ function wrapFileSync(operation: string) {
       const { args, options } = fileArgs(maybeArgs, maybeOptions);
       const shell = options?.shell;
       const argv = shell ? shellArgv(shell, [file, ...args].join(' ')) : [file, ...args];
-      const { python } = checkLaunch(config, operation, argv, options?.cwd);
+      const { python } = checkLaunch(config, operation, argv, options?.cwd, pathOf(options));
       const prepared = prepareSync(options, config, python);
       return runSync(operation, prepared.side, () => original.call(this, file, args, prepared.options));
     };
@@ -160,7 +181,7 @@ function wrapExecSync(original: AnyFunction): AnyFunction {
       return original.apply(this, arguments as never);
     }
     const opts = options && typeof options === 'object' ? (options as Record<string, unknown>) : undefined;
-    const { python } = checkLaunch(config, 'child_process.execSync', shellArgv(opts?.shell, command), opts?.cwd);
+    const { python } = checkLaunch(config, 'child_process.execSync', shellArgv(opts?.shell, command), opts?.cwd, pathOf(opts));
     const prepared = prepareSync(opts, config, python);
     return runSync('child_process.execSync', prepared.side, () => original.call(this, command, prepared.options));
   };

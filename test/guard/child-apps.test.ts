@@ -6,7 +6,7 @@
 import { test, before, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureBuilt, FIXTURES, guardEnv, MACHINE_PENDING, machineReady, REGISTER, runNode, workspace, type Workspace } from './helpers.js';
 
@@ -68,4 +68,27 @@ test('a path the guard cannot see (passed in an env var) is refused inside the P
   assert.notEqual(result.status, 0, 'the unpickle raised inside python3');
   assert.ok(!existsSync(ws.marker), 'the payload did not run');
   assert.match(r.stderr, /a Python child started by child_process\.spawnSync refused 1 import\(s\):\n\s+posix\.system/);
+});
+
+test('a Python script started by name (its #! line), relative or found on PATH, is a Python launch', () => {
+  const script = join(ws.dir, 'load-model');
+  writeFileSync(script, `#!/usr/bin/env python3\n${readFileSync(join(FIXTURES, 'load.py'), 'utf8')}`);
+  chmodSync(script, 0o755);
+  const app = [
+    "const cp = require('node:child_process');",
+    'const [evil, dir] = process.argv.slice(1);',
+    'const out = {};',
+    "for (const [name, run] of Object.entries({",
+    "  relative: () => cp.spawnSync('./load-model', [evil], { cwd: dir, encoding: 'utf8' }),",
+    "  onPath: () => cp.execFileSync('load-model', [evil], { env: { ...process.env, PATH: dir + ':' + process.env.PATH }, encoding: 'utf8' }),",
+    "})) { try { const r = run(); out[name] = r.status ?? 'ran'; } catch (e) { out[name] = e.code; } }",
+    'console.log(JSON.stringify(out));',
+  ].join('\n');
+  const control = runNode(['-e', app, ws.evil, ws.dir], { cwd: ws.dir });
+  assert.deepEqual(control.lines, [{ relative: 0, onPath: 'ran' }], 'unguarded, the script runs (and so does the payload)');
+  assert.ok(existsSync(ws.marker));
+  rmSync(ws.marker);
+  const r = runNode(['--require', REGISTER, '-e', app, ws.evil, ws.dir], { env: guardEnv(ws), cwd: ws.dir });
+  assert.deepEqual(r.lines, [{ relative: 'ERR_PICKLE_GUARD_VIOLATION', onPath: 'ERR_PICKLE_GUARD_VIOLATION' }], r.stderr);
+  assert.ok(!existsSync(ws.marker));
 });
