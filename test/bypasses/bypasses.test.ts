@@ -26,14 +26,6 @@ const cases = loadCorpus();
  * deleted or weakened. Remove an entry once its fix lands.
  */
 const KNOWN_GAPS: Record<string, string> = {
-  // One root cause: raw streams are scanned only the way joblib.load reads them. (The
-  // nested object-array case, joblib-nested-pickle-is-plain, was fixed in 6c0a493.)
-  'joblib-wrapper-in-plain-pickle':
-    'src/formats/raw-pickle.ts scans a raw pickle only as joblib.load reads it; pickle.load (and pandas, np.load, torch.load on a raw pickle) read the bytes after a NumpyArrayWrapper BUILD as opcodes, so the plain reading must be scanned too (verdict today: allowed)',
-  'joblib-wrapper-gzip-pandas':
-    'same root cause as joblib-wrapper-in-plain-pickle: the decompressed stream is scanned only as joblib reads it (pandas.read_pickle reads it plainly)',
-  'joblib-wrapper-tar-pandas':
-    'same root cause as joblib-wrapper-in-plain-pickle: tar members are scanned only as joblib reads them (pandas.read_pickle reads a one-member tar plainly)',
   // Memory safety: numpy.dtype BUILD state whose flags contradict its type string.
   'numpy-dtype-flags-object-array':
     'an object dtype whose pickled flags clear hasobject makes NumPy read attacker bytes as PyObject pointers (segfault); the scanner should refuse numpy.dtype BUILD states whose flags differ from what the type string implies (verdict today: allowed)',
