@@ -10,6 +10,7 @@
  * joblib-shaped pickles"). Without a wrapper the two readings are identical: one scan.
  */
 import type { ByteSource } from '../io/byte-source.js';
+import { analyzePickleStream } from '../pickle/index.js';
 import type { PickleStreamAnalysis } from '../pickle/types.js';
 import { scanPickle, type Place, type ScanContext } from './context.js';
 import { joblibReader, mergeReadings } from './joblib.js';
@@ -28,9 +29,10 @@ export function scanRawPickle(
   const stream = ctx.streams[ctx.streams.length - 1];
   const divergedAt = reader.divergedAt();
   if (divergedAt !== undefined) {
-    // Same limits as the first reading (extra container limits are ignored by the machine);
-    // no effects: explain shows joblib's reading, the merged findings name the plain one.
-    const plain = ctx.machine(source, { limits: ctx.limits });
+    // Not through ctx.machine: that seam sees one call per reported stream (explain pairs
+    // them up by order). Same limits (the machine ignores the container ones); no effects:
+    // explain shows joblib's reading, the merged findings name the plain one.
+    const plain = analyzePickleStream(source, { limits: ctx.limits });
     analysis = mergeReadings(analysis, plain, divergedAt);
     if (stream) stream.analysis = analysis;
   }
