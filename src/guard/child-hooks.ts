@@ -13,13 +13,14 @@
 import childProcess, { ChildProcess } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { UsageError } from '../errors.js';
 import { isLoadedPolicy } from '../policy/index.js';
 import { checkPath } from './check.js';
 import { childEnv } from './env.js';
-import { commandsOf, pathCandidates, type Command } from './launchers.js';
+import { commandsOf, isPythonInterpreter, pathCandidates, type Command } from './launchers.js';
 import { findProgram, shebangOf } from './shebang.js';
 import { replaceProperty, type AnyFunction } from './patch.js';
-import { preparePythonChild, type ChildViolation } from './python/index.js';
+import { preparePythonChild, pythonFlagsDefeatingGuard, PYTHON_ENV, type ChildViolation } from './python/index.js';
 import { activeConfig, asGuard, type GuardConfig } from './state.js';
 
 /** Scans every existing artifact file a Python launch names. Throws the violation. */
@@ -28,13 +29,15 @@ export function checkLaunch(
   operation: string,
   argv: readonly string[],
   cwd: unknown,
-  pathEnv: string | undefined,
+  env: NodeJS.ProcessEnv,
 ): { python: boolean } {
+  const pathEnv = env.PATH;
   const extra = config.policy.pythonLaunchers;
   const base = typeof cwd === 'string' ? resolve(cwd) : cwd instanceof URL ? new URL(cwd).pathname : process.cwd();
   const commands = commandsOf(argv, extra).flatMap((c) => (c.python ? [c] : [c, ...throughShebang(c, base, pathEnv, extra)]));
   const python = commands.some((c) => c.python);
   if (!python) return { python };
+  refuseDefeatingFlags(config, operation, commands, env);
   // In a pipeline with Python in it, every command's arguments count (`cat m.pkl | python load.py`).
   const seen = new Set<string>();
   for (const command of commands) {
@@ -47,6 +50,26 @@ export function checkLaunch(
     }
   }
   return { python };
+}
+
+/**
+ * `python -I`, `-E` or `-S` never loads the Python-side guard (PYTHONPATH ignored, site
+ * skipped). With a policy the Python side could enforce, such a launch is refused (a
+ * warning in report mode), unless the launch opted out with PICKLE_GUARD_PYTHON=0.
+ */
+function refuseDefeatingFlags(config: GuardConfig, operation: string, commands: readonly Command[], env: NodeJS.ProcessEnv): void {
+  if (!isLoadedPolicy(config.policy) || env[PYTHON_ENV.optOut] === '0') return;
+  for (const c of commands) {
+    if (!c.python || !isPythonInterpreter(c.program)) continue;
+    const flags = pythonFlagsDefeatingGuard(c.args);
+    if (flags.length === 0) continue;
+    const error = new UsageError(
+      `pickle-guard refused ${operation} of ${c.program} ${flags.join(' ')}: ${flags.join(', ')} stop the Python-side guard ` +
+        `from loading (PYTHONPATH ignored or site skipped). Drop the flag, or opt this launch out with ${PYTHON_ENV.optOut}=0 in its env.`,
+    );
+    if (config.policy.mode === 'report') process.emitWarning(error);
+    else throw error;
+  }
 }
 
 /** A script run by name (`./train.py`, a console script on PATH) is read through its `#!` line. */
@@ -93,8 +116,8 @@ function envFromPairs(pairs: readonly string[]): NodeJS.ProcessEnv {
   return env;
 }
 
-function pathOf(options: Record<string, unknown> | undefined): string | undefined {
-  return ((options?.env as NodeJS.ProcessEnv | undefined) ?? process.env).PATH;
+function envOf(options: Record<string, unknown> | undefined): NodeJS.ProcessEnv {
+  return (options?.env as NodeJS.ProcessEnv | undefined) ?? process.env;
 }
 
 function shellArgv(shell: unknown, command: string): string[] {
@@ -117,7 +140,7 @@ function wrapPrototypeSpawn(original: AnyFunction): AnyFunction {
     }
     const args = Array.isArray(options.args) ? (options.args as unknown[]).slice(1).map(String) : [];
     const pairs = Array.isArray(options.envPairs) ? envFromPairs(options.envPairs as string[]) : undefined;
-    const { python } = checkLaunch(config, 'child_process.spawn', [options.file, ...args], options.cwd, (pairs ?? process.env).PATH);
+    const { python } = checkLaunch(config, 'child_process.spawn', [options.file, ...args], options.cwd, pairs ?? process.env);
     if (!pairs) return original.call(this, options);
     let env = childEnv(pairs, config);
     const side = python ? pythonSide(config, env, options.cwd) : undefined;
@@ -167,7 +190,7 @@ function wrapFileSync(operation: string) {
       const { args, options } = fileArgs(maybeArgs, maybeOptions);
       const shell = options?.shell;
       const argv = shell ? shellArgv(shell, [file, ...args].join(' ')) : [file, ...args];
-      const { python } = checkLaunch(config, operation, argv, options?.cwd, pathOf(options));
+      const { python } = checkLaunch(config, operation, argv, options?.cwd, envOf(options));
       const prepared = prepareSync(options, config, python);
       return runSync(operation, prepared.side, () => original.call(this, file, args, prepared.options));
     };
@@ -181,7 +204,7 @@ function wrapExecSync(original: AnyFunction): AnyFunction {
       return original.apply(this, arguments as never);
     }
     const opts = options && typeof options === 'object' ? (options as Record<string, unknown>) : undefined;
-    const { python } = checkLaunch(config, 'child_process.execSync', shellArgv(opts?.shell, command), opts?.cwd, pathOf(opts));
+    const { python } = checkLaunch(config, 'child_process.execSync', shellArgv(opts?.shell, command), opts?.cwd, envOf(opts));
     const prepared = prepareSync(opts, config, python);
     return runSync('child_process.execSync', prepared.side, () => original.call(this, command, prepared.options));
   };

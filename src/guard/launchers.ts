@@ -38,6 +38,12 @@ function programName(program: string): string {
   return basename(program.replace(/\\/g, '/')).toLowerCase();
 }
 
+/** An interpreter itself (not a launcher tool): its own flags decide whether the Python-side guard loads. */
+export function isPythonInterpreter(program: string): boolean {
+  const name = programName(program);
+  return PYTHON_NAME.test(name) || name === 'py' || name === 'pypy' || name === 'pypy3';
+}
+
 export function isPythonProgram(program: string, extra: readonly string[] = []): boolean {
   const name = programName(program);
   return PYTHON_NAME.test(name) || PYTHON_TOOLS.has(name) || extra.includes(name) || extra.includes(program);

@@ -92,3 +92,19 @@ test('a Python script started by name (its #! line), relative or found on PATH, 
   assert.deepEqual(r.lines, [{ relative: 'ERR_PICKLE_GUARD_VIOLATION', onPath: 'ERR_PICKLE_GUARD_VIOLATION' }], r.stderr);
   assert.ok(!existsSync(ws.marker));
 });
+
+test('python -I / -E / -S would skip the Python-side guard: refused unless the launch opts out', () => {
+  const app = [
+    "const cp = require('node:child_process');",
+    'const out = {};',
+    "for (const [name, run] of Object.entries({",
+    "  isolated: () => cp.spawnSync('python3', ['-I', '-c', 'print(1)'], { encoding: 'utf8' }),",
+    "  noSite: () => cp.execSync('python3 -S -c \"print(1)\"', { encoding: 'utf8' }),",
+    "  plain: () => cp.spawnSync('python3', ['-c', 'print(1)'], { encoding: 'utf8' }),",
+    "  optedOut: () => cp.spawnSync('python3', ['-I', '-c', 'print(1)'], { env: { ...process.env, PICKLE_GUARD_PYTHON: '0' }, encoding: 'utf8' }),",
+    "})) { try { const r = run(); out[name] = typeof r === 'string' ? r.trim() : r.stdout.trim(); } catch (e) { out[name] = e.code; } }",
+    'console.log(JSON.stringify(out));',
+  ].join('\n');
+  const r = runNode(['--require', REGISTER, '-e', app], { env: guardEnv(ws), cwd: ws.dir });
+  assert.deepEqual(r.lines, [{ isolated: 'ERR_PICKLE_GUARD_USAGE', noSite: 'ERR_PICKLE_GUARD_USAGE', plain: '1', optedOut: '1' }], r.stderr);
+});
