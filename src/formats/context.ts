@@ -81,7 +81,7 @@ export function scanPickle(
   place: Place,
   format: ContainerFormat,
   source: ByteSource,
-  extra: Pick<MachineOptions, 'start' | 'pickleCount' | 'afterBuild' | 'recordEffects'> = {},
+  extra: Pick<MachineOptions, 'start' | 'pickleCount' | 'afterBuild' | 'persistentLoad' | 'recordEffects'> = {},
 ): PickleStreamAnalysis {
   const options: MachineOptions = {
     limits: pickleLimits(ctx.limits),

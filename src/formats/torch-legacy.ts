@@ -12,15 +12,54 @@
  * walked record by record, the way `legacy_load` reads them.
  */
 import type { ByteSource } from '../io/byte-source.js';
-import type { PickleStreamAnalysis, Value } from '../pickle/types.js';
+import type { PersistentLoadHook, PickleStreamAnalysis, Value } from '../pickle/types.js';
 import { report, scanPickle, type Place, type ScanContext } from './context.js';
 import { memberSource, type TarMember } from './tar.js';
 
 export const LEGACY_PICKLE_COUNT = 5;
+/** The object pickle: torch sets persistent_load on its unpickler only (the other four raise on a persistent id). */
+export const LEGACY_OBJECT_PICKLE = 3;
 
 export function analyzeTorchLegacy(ctx: ScanContext, place: Place, source: ByteSource): void {
-  scanPickle(ctx, place, 'torch-legacy', source, { pickleCount: LEGACY_PICKLE_COUNT });
+  scanPickle(ctx, place, 'torch-legacy', source, { pickleCount: LEGACY_PICKLE_COUNT, persistentLoad: legacyPersistentLoad });
 }
+
+/** A source-file/source entry of a container id: torch writes a str, or None when it could not read the source. */
+function isSourceField(v: Value | undefined): boolean {
+  return v?.k === 'str' || v?.k === 'none';
+}
+
+/** The items of a tuple of exactly `length` items (all kept), else undefined. */
+function tupleItems(v: Value, length: number): readonly Value[] | undefined {
+  return v.k === 'tuple' && v.omitted === 0 && v.items.length === length ? v.items : undefined;
+}
+
+/**
+ * `_legacy_load`'s persistent_load (torch 1.x and 2.x alike): `('module', cls, source_file,
+ * source)` returns `cls` (its source is at most compared, for a warning), so a NEWOBJ on it
+ * is a call of that class; `('storage', ...)` returns a storage. Any other id raises in
+ * torch; we leave it unresolved. Only the shapes torch writes are resolved: anything else
+ * stays an opaque value, whose call is an indirect-call.
+ */
+export const legacyPersistentLoad: PersistentLoadHook = ({ pid, pickleIndex, offset }) => {
+  if (pickleIndex !== LEGACY_OBJECT_PICKLE || pid.k !== 'tuple') return undefined;
+  const tag = pid.items[0];
+  if (tag?.k !== 'str') return undefined;
+  const module = tupleItems(pid, 4);
+  if (tag.v === 'module' && module && isSourceField(module[2]) && isSourceField(module[3])) return module[1];
+  if (tag.v === 'storage') return { k: 'persid', pid, offset, loaded: 'storage' };
+  return undefined;
+};
+
+/**
+ * The tar format's persistent_load (its `pickle` member): a tuple `(cls, source_file,
+ * source)` returns `cls`; anything else is a key of an already loaded storage or tensor.
+ */
+export const tarPersistentLoad: PersistentLoadHook = ({ pid, pickleIndex }) => {
+  const container = tupleItems(pid, 3);
+  if (pickleIndex !== 0 || !container || !isSourceField(container[1]) || !isSourceField(container[2])) return undefined;
+  return container[0];
+};
 
 /** Bytes per element of each legacy storage class (torch._utils._element_size of its dtype). */
 const ELEMENT_SIZES: Record<string, number> = {
@@ -112,6 +151,7 @@ export function analyzeTorchTarMember(ctx: ScanContext, place: Place, source: By
   let walk: Walk = { ok: true };
   if (member.name === 'storages') walk = walkStorages(ctx, place, bytes);
   else if (member.name === 'tensors') walk = walkTensors(ctx, place, bytes);
+  else if (member.name === 'pickle') scanPickle(ctx, place, 'torch-tar', bytes, { persistentLoad: tarPersistentLoad });
   else scanPickle(ctx, place, 'torch-tar', bytes);
   if (!walk.ok) {
     report(ctx, place, { code: 'container-malformed', message: `torch tar member "${member.name}": ${walk.why}; its remaining records cannot be located`, offset: walk.offset });

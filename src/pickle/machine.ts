@@ -1006,7 +1006,23 @@ export class PickleMachine {
     if ((this.findingCounts.get('persistent-id') ?? 0) === 0) {
       this.flag('persistent-id', `${opcode} at offset ${this.opStart} asks the loader's persistent_load for ${shape} (torch storages use this)`);
     }
-    this.push({ k: 'persid', pid, offset: this.opStart });
+    this.push(this.loadPersistent(pid) ?? { k: 'persid', pid, offset: this.opStart });
+  }
+
+  /** The format's persistent_load answer, checked: a reader bug is a violation, never a pass. */
+  private loadPersistent(pid: Value): Value | undefined {
+    const hook = this.options.persistentLoad;
+    if (!hook) return undefined;
+    let value: Value | undefined;
+    try {
+      value = hook({ pid, imports: this.imports, pickleIndex: this.s.info.index, offset: this.opStart });
+    } catch (err) {
+      throw malformed(`format reader failed in persistent_load: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    if (value?.k === 'global' && this.imports[value.imp] === undefined) {
+      throw malformed(`format reader's persistent_load returned an unknown import #${value.imp}`);
+    }
+    return value;
   }
 }
 

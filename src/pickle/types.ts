@@ -116,7 +116,12 @@ export type Value =
   | { k: 'global'; imp: number }
   /** Result of a call. `state` is the last BUILD argument applied to it. */
   | { k: 'call'; id: number; fn: Value; args: Value; kwargs?: Value; via: CallOpcode; offset: number; state?: Value }
-  | { k: 'persid'; pid: Value; offset: number }
+  /**
+   * What a persistent id loads as when the loader's `persistent_load` gives nothing the
+   * scanner can name. `loaded` says what the format reader knows it is (`'storage'`: a
+   * torch storage, an opaque object); absent: unknown. Calling it is an `indirect-call`.
+   */
+  | { k: 'persid'; pid: Value; offset: number; loaded?: 'storage' }
   | { k: 'buffer'; offset: number }
   | { k: 'unknown'; why: string };
 
@@ -157,6 +162,22 @@ export type AfterBuildHook = (
   /** The reader cannot tell: a violation with this message. */
   | { error: string };
 
+/**
+ * The loader's `persistent_load`, as the format reader knows it: given a persistent id,
+ * the value the loader puts on the stack (`('module', <class>, ...)` in torch's legacy
+ * format is that class). Return undefined when the reader cannot tell: the machine then
+ * pushes an opaque `persid` value, and calling it stays an `indirect-call` (fail closed).
+ * A returned value must come from the id itself (a global the pickle imported ...).
+ */
+export type PersistentLoadHook = (ctx: {
+  pid: Value;
+  imports: readonly ImportRecord[];
+  /** Which pickle of the stream (0-based): torch legacy sets persistent_load on one pickle only. */
+  pickleIndex: number;
+  /** Offset of the PERSID/BINPERSID opcode. */
+  offset: number;
+}) => Value | undefined;
+
 export interface MachineOptions {
   limits?: Partial<PickleLimits>;
   /** Start offset in the source (default 0). */
@@ -164,5 +185,7 @@ export interface MachineOptions {
   /** Stop after this many pickles instead of reading until the bytes end (torch legacy reads exactly five). */
   pickleCount?: number;
   afterBuild?: AfterBuildHook;
+  /** What the loader's persistent_load returns; absent: every persistent id is an opaque value. */
+  persistentLoad?: PersistentLoadHook;
   recordEffects?: boolean;
 }

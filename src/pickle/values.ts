@@ -87,7 +87,7 @@ export function describeShape(value: Value, imports: readonly ImportRecord[], de
       return `${fn}(...)`;
     }
     case 'persid':
-      return 'persistent-id';
+      return value.loaded ? `persistent-id ${value.loaded}` : 'persistent-id';
     case 'buffer':
       return 'buffer';
     case 'unknown':

@@ -20,6 +20,7 @@ import {
 import { scanRawPickle } from '../raw-pickle.js';
 import { sniffHead, SNIFF_BYTES } from '../sniff.js';
 import type { ContainerFormat } from '../types.js';
+import type { PersistentLoadHook } from '../../pickle/types.js';
 import { readDirectory, type ZipEntry } from './directory.js';
 import { openMember, type ZipMode } from './member.js';
 import { copyOf } from '../bytes.js';
@@ -114,6 +115,16 @@ function analyzeTorchZip(ctx: ScanContext, place: Place, source: ByteSource, ent
 }
 
 /**
+ * persistent_load of torch's zip format (`_load`) and of TorchScript's C++ unpickler: a
+ * `('storage', ...)` id loads a storage (opaque); torch raises on any other id, so it
+ * stays unresolved. Neither ever returns a class, so no id resolves to a global.
+ */
+export const torchZipPersistentLoad: PersistentLoadHook = ({ pid, offset }) => {
+  const tag = pid.k === 'tuple' ? pid.items[0] : undefined;
+  return tag?.k === 'str' && tag.v === 'storage' ? { k: 'persid', pid, offset, loaded: 'storage' } : undefined;
+};
+
+/**
  * Opens one member and scans it: as a pickle when its name says torch unpickles it,
  * otherwise by content (a nested container, a pickle, or nothing to scan).
  */
@@ -139,7 +150,7 @@ function readAndScan(
   spendDecompressed(ctx, opened.inflated);
   if (opened.warning) report(ctx, here, { code: opened.warning.code, message: opened.warning.message });
   if (pickleNamed) {
-    scanPickle(ctx, here, format, opened.source);
+    scanPickle(ctx, here, format, opened.source, { persistentLoad: torchZipPersistentLoad });
     return;
   }
   const head = sniffHead(copyOf(opened.source.read(0, SNIFF_BYTES)));
