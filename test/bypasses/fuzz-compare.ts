@@ -5,7 +5,7 @@
  *   pickle mode: CPython asked for a global the report does not list, or for anything
  *                outside the default preset, or (joblib mode) the loader crashed, while
  *                the verdict is `allowed`;
- *   zip mode:    torch's zip reader or zipfile sees the evil data.pkl, and the verdict is `allowed`.
+ *   container mode (zip, npy): the loader's reader sees the evil pickle, and the verdict is `allowed`.
  */
 import { readFileSync } from 'node:fs';
 import { presetPolicy } from '../../src/policy/index.js';
@@ -15,14 +15,14 @@ interface PickleCase { path: string; imports: string[][]; crashed?: boolean }
 interface ZipCase { path: string; evil_for: string[] }
 
 const policy = presetPolicy('default');
-const { mode, cases } = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as { mode: 'pickle' | 'zip'; cases: Array<PickleCase | ZipCase> };
+const { mode, cases } = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as { mode: 'pickle' | 'container'; cases: Array<PickleCase | ZipCase> };
 let bad = 0;
 for (const c of cases) {
   const report = scanFile(c.path, { policy });
-  if (mode === 'zip') {
+  if (mode === 'container') {
     if (report.verdict === 'allowed') {
       bad++;
-      console.log(`ALLOWED ${c.path}: evil data.pkl for ${(c as ZipCase).evil_for.join(', ')}`);
+      console.log(`ALLOWED ${c.path}: the evil pickle is read by ${(c as ZipCase).evil_for.join(', ')}`);
     }
     continue;
   }
