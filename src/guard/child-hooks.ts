@@ -11,8 +11,8 @@
  * non-configurable) call the original exec, so they reach the prototype hook too.
  */
 import childProcess, { ChildProcess } from 'node:child_process';
-import { statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { opendirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { isLoadedPolicy } from '../policy/index.js';
 import { checkPath } from './check.js';
@@ -22,6 +22,7 @@ import { findProgram, shebangOf } from './shebang.js';
 import { replaceProperty, type AnyFunction } from './patch.js';
 import { preparePythonChild, pythonFlagsDefeatingGuard, PYTHON_ENV, type ChildViolation } from './python/index.js';
 import { activeConfig, asGuard, type GuardConfig } from './state.js';
+import { isArtifactByName } from './which-files.js';
 
 /** Scans every existing artifact file a Python launch names. Throws the violation. */
 export function checkLaunch(
@@ -45,8 +46,10 @@ export function checkLaunch(
       const abs = resolve(base, candidate);
       if (seen.has(abs)) continue;
       seen.add(abs);
-      const isFile = asGuard(() => statSync(abs, { throwIfNoEntry: false })?.isFile() ?? false);
-      if (isFile) checkPath(config, operation, abs);
+      const st = asGuard(() => statSync(abs, { throwIfNoEntry: false }));
+      if (st?.isFile()) checkPath(config, operation, abs);
+      // Directories only as arguments of Python itself (`cd dir && python ...` is not a load).
+      else if (command.python && st?.isDirectory()) for (const file of artifactsIn(config, abs)) checkPath(config, operation, file, true);
     }
   }
   return { python };
@@ -70,6 +73,34 @@ function refuseDefeatingFlags(config: GuardConfig, operation: string, commands: 
     if (config.policy.mode === 'report') process.emitWarning(error);
     else throw error;
   }
+}
+
+const DIR_ENTRIES_LOOKED_AT = 256;
+
+/**
+ * A directory argument (`from_pretrained('/models/bert')`, `--ckpt-dir=...`): the artifact-named
+ * files directly in it, from its first 256 entries. Deeper or further files are left to
+ * the Python-side guard.
+ */
+function artifactsIn(config: GuardConfig, dir: string): string[] {
+  return asGuard(() => {
+    const found: string[] = [];
+    let handle;
+    try {
+      handle = opendirSync(dir);
+      for (let i = 0; i < DIR_ENTRIES_LOOKED_AT; i++) {
+        const entry = handle.readSync();
+        if (!entry) break;
+        const path = join(dir, entry.name);
+        if ((entry.isFile() || entry.isSymbolicLink()) && isArtifactByName(config.policy, path)) found.push(path);
+      }
+    } catch {
+      // unreadable: the child cannot list it either
+    } finally {
+      handle?.closeSync();
+    }
+    return found;
+  });
 }
 
 /** A script run by name (`./train.py`, a console script on PATH) is read through its `#!` line. */

@@ -6,7 +6,7 @@
 import { test, before, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureBuilt, FIXTURES, guardEnv, MACHINE_PENDING, machineReady, REGISTER, runNode, workspace, type Workspace } from './helpers.js';
 
@@ -107,4 +107,21 @@ test('python -I / -E / -S would skip the Python-side guard: refused unless the l
   ].join('\n');
   const r = runNode(['--require', REGISTER, '-e', app], { env: guardEnv(ws), cwd: ws.dir });
   assert.deepEqual(r.lines, [{ isolated: 'ERR_PICKLE_GUARD_USAGE', noSite: 'ERR_PICKLE_GUARD_USAGE', plain: '1', optedOut: '1' }], r.stderr);
+});
+
+test('a directory argument: the artifact files directly in it are checked', () => {
+  const app = [
+    "const cp = require('node:child_process');",
+    'const [dir, clean] = process.argv.slice(1);',
+    'const out = {};',
+    "for (const [name, d] of Object.entries({ withModel: dir, clean })) {",
+    "  try { out[name] = cp.execFileSync('python3', ['-c', 'print(1)', '--model-dir=' + d], { encoding: 'utf8' }).trim(); } catch (e) { out[name] = e.code; }",
+    '}',
+    'console.log(JSON.stringify(out));',
+  ].join('\n');
+  const clean = join(ws.dir, 'clean');
+  mkdirSync(clean, { recursive: true });
+  writeFileSync(join(clean, 'notes.txt'), 'hello');
+  const r = runNode(['--require', REGISTER, '-e', app, ws.dir, clean], { env: guardEnv(ws), cwd: ws.dir });
+  assert.deepEqual(r.lines, [{ withModel: 'ERR_PICKLE_GUARD_VIOLATION', clean: '1' }], r.stderr);
 });
