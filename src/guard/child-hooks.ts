@@ -13,6 +13,7 @@
 import childProcess, { ChildProcess } from 'node:child_process';
 import { opendirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { UsageError } from '../errors.js';
 import { isLoadedPolicy } from '../policy/index.js';
 import { checkPath } from './check.js';
@@ -34,7 +35,7 @@ export function checkLaunch(
 ): { python: boolean } {
   const pathEnv = env.PATH;
   const extra = config.policy.pythonLaunchers;
-  const base = typeof cwd === 'string' ? resolve(cwd) : cwd instanceof URL ? new URL(cwd).pathname : process.cwd();
+  const base = typeof cwd === 'string' ? resolve(cwd) : cwd instanceof URL ? fileURLToPath(cwd) : process.cwd();
   const commands = commandsOf(argv, extra).flatMap((c) => (c.python ? [c] : [c, ...throughShebang(c, base, pathEnv, extra)]));
   const python = commands.some((c) => c.python);
   if (!python) return { python };
@@ -119,8 +120,10 @@ interface PythonSide {
 
 /**
  * Prepares the Python-side enforcement (the child's unpicklers check the same policy).
+ * Every child gets it, not only the ones recognised as Python: a shell script or a
+ * Makefile that starts python3 passes the environment on (docs/guard.md).
  * It needs a policy loaded from a file or preset; an inline list cannot be compiled for
- * Python, so such launches get the Node-side argument scan only (docs/guard.md).
+ * Python, so such launches get the Node-side argument scan only.
  */
 function pythonSide(config: GuardConfig, env: NodeJS.ProcessEnv, cwd: unknown): PythonSide | undefined {
   if (!isLoadedPolicy(config.policy)) return undefined;
@@ -171,10 +174,10 @@ function wrapPrototypeSpawn(original: AnyFunction): AnyFunction {
     }
     const args = Array.isArray(options.args) ? (options.args as unknown[]).slice(1).map(String) : [];
     const pairs = Array.isArray(options.envPairs) ? envFromPairs(options.envPairs as string[]) : undefined;
-    const { python } = checkLaunch(config, 'child_process.spawn', [options.file, ...args], options.cwd, pairs ?? process.env);
+    checkLaunch(config, 'child_process.spawn', [options.file, ...args], options.cwd, pairs ?? process.env);
     if (!pairs) return original.call(this, options);
     let env = childEnv(pairs, config);
-    const side = python ? pythonSide(config, env, options.cwd) : undefined;
+    const side = pythonSide(config, env, options.cwd);
     if (side) env = side.env;
     const envPairs = Object.entries(env).map(([k, v]) => `${k}=${v ?? ''}`);
     try {
@@ -195,9 +198,9 @@ function fileArgs(args: unknown, options: unknown): { args: string[]; options: R
 }
 
 /** Options with the guarded env, plus the Python-side hook when Python is being started. */
-function prepareSync(options: Record<string, unknown> | undefined, config: GuardConfig, python: boolean) {
+function prepareSync(options: Record<string, unknown> | undefined, config: GuardConfig) {
   const env = childEnv((options?.env as NodeJS.ProcessEnv | undefined) ?? process.env, config);
-  const side = python ? pythonSide(config, env, options?.cwd) : undefined;
+  const side = pythonSide(config, env, options?.cwd);
   return { options: { ...options, env: side ? side.env : env }, side };
 }
 
@@ -221,8 +224,8 @@ function wrapFileSync(operation: string) {
       const { args, options } = fileArgs(maybeArgs, maybeOptions);
       const shell = options?.shell;
       const argv = shell ? shellArgv(shell, [file, ...args].join(' ')) : [file, ...args];
-      const { python } = checkLaunch(config, operation, argv, options?.cwd, envOf(options));
-      const prepared = prepareSync(options, config, python);
+      checkLaunch(config, operation, argv, options?.cwd, envOf(options));
+      const prepared = prepareSync(options, config);
       return runSync(operation, prepared.side, () => original.call(this, file, args, prepared.options));
     };
 }
@@ -235,8 +238,8 @@ function wrapExecSync(original: AnyFunction): AnyFunction {
       return original.apply(this, arguments as never);
     }
     const opts = options && typeof options === 'object' ? (options as Record<string, unknown>) : undefined;
-    const { python } = checkLaunch(config, 'child_process.execSync', shellArgv(opts?.shell, command), opts?.cwd, envOf(opts));
-    const prepared = prepareSync(opts, config, python);
+    checkLaunch(config, 'child_process.execSync', shellArgv(opts?.shell, command), opts?.cwd, envOf(opts));
+    const prepared = prepareSync(opts, config);
     return runSync('child_process.execSync', prepared.side, () => original.call(this, command, prepared.options));
   };
 }

@@ -125,3 +125,21 @@ test('a directory argument: the artifact files directly in it are checked', () =
   const r = runNode(['--require', REGISTER, '-e', app, ws.dir, clean], { env: guardEnv(ws), cwd: ws.dir });
   assert.deepEqual(r.lines, [{ withModel: 'ERR_PICKLE_GUARD_VIOLATION', clean: '1' }], r.stderr);
 });
+
+test('a Python grandchild (a shell script the guard does not read) still gets the Python-side guard', () => {
+  const script = join(ws.dir, 'run.sh');
+  writeFileSync(script, `python3 ${join(FIXTURES, 'load.py')} "$1"\n`);
+  const app = [
+    "const cp = require('node:child_process');",
+    "const r = cp.spawnSync('bash', [process.argv[1], process.argv[2]], { encoding: 'utf8' });",
+    'console.log(JSON.stringify({ status: r.status }));',
+  ].join('\n');
+  const control = runNode(['-e', app, script, ws.evil], { cwd: ws.dir });
+  assert.deepEqual(control.lines, [{ status: 0 }]);
+  assert.ok(existsSync(ws.marker), 'unguarded, the payload runs through the script');
+  rmSync(ws.marker);
+  const r = runNode(['--require', REGISTER, '-e', app, script, ws.evil], { env: guardEnv(ws), cwd: ws.dir });
+  assert.notDeepEqual(r.lines, [{ status: 0 }], 'the unpickle raised in the grandchild');
+  assert.ok(!existsSync(ws.marker), 'the payload did not run');
+  assert.match(r.stderr, /a Python child started by child_process\.spawnSync refused 1 import\(s\):\n\s+posix\.system/);
+});
