@@ -66,6 +66,7 @@ export type {
   MachineOptions,
   PickleLimits,
   AfterBuildHook,
+  PersistentLoadHook,
   Value,
   Effect,
   PersistentIdRecord,
