@@ -182,7 +182,16 @@ function wrapPrototypeSpawn(original: AnyFunction): AnyFunction {
     const envPairs = Object.entries(env).map(([k, v]) => `${k}=${v ?? ''}`);
     try {
       const result = original.call(this, { ...options, envPairs });
-      if (side) (this as ChildProcess).once('exit', () => reportPythonChild('child_process.spawn', side));
+      if (side) {
+        // 'exit' normally; a launch that fails (ENOENT) only emits 'error'. afterExit runs once.
+        let reported = false;
+        const done = () => {
+          if (reported) return;
+          reported = true;
+          reportPythonChild('child_process.spawn', side);
+        };
+        (this as ChildProcess).once('exit', done).once('error', done);
+      }
       return result;
     } catch (error) {
       if (side) asGuard(() => side.afterExit());
