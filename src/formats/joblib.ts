@@ -20,6 +20,8 @@
  */
 import type { ByteSource } from '../io/byte-source.js';
 import { analyzePickleStream } from '../pickle/index.js';
+import { readOpcodes } from '../pickle/opcode-iterator.js';
+import { OP, OPCODE_BY_BYTE, type ArgKind } from '../pickle/opcodes.js';
 import type { Finding } from '../findings.js';
 import type {
   AfterBuildHook,
@@ -47,7 +49,7 @@ export function analyzeJoblib(source: ByteSource, options: JoblibOptions = {}): 
   const joblib = analyzePickleStream(source, { ...machine, afterBuild: reader.afterBuild });
   const from = reader.divergedAt();
   if (!plainReadingToo || from === undefined) return joblib;
-  return mergeReadings(joblib, analyzePickleStream(source, machine), from);
+  return mergeReadings(joblib, analyzePickleStream(source, machine), { source, divergedAt: from });
 }
 
 /**
@@ -57,15 +59,19 @@ export function analyzeJoblib(source: ByteSource, options: JoblibOptions = {}): 
  *
  * Kept from the plain reading: every import (one joblib's reading has at the same offset
  * gets the plain reading's uses added: a memo confusion can make it a call only there),
- * persistent ids, and every finding except the `malformed`/`not-a-pickle` errors at or
- * after `divergedAt`, the first offset where joblib read differently. Such an error means
- * pickle.load raises there, so nothing after it runs, and what ran before it is kept; real
- * array bytes end the plain reading that way (the padding-length byte is no opcode). Before
- * `divergedAt` both readings are the same bytes in the same state: joblib's reading reports
- * any error there itself. The machine's own internal errors are always kept (fail closed).
- * The pickles and end are joblib's.
+ * persistent ids, and every finding except a `malformed`/`not-a-pickle` error that is both
+ * at or after `divergedAt` (the first offset where joblib read differently; before it both
+ * readings are the same bytes in the same state, so joblib's reading reports the error
+ * itself) and certain (see `errorIsCertain`). Such an error means pickle.load raises there:
+ * nothing after it runs, and what ran before it is kept. Real array bytes end the plain
+ * reading that way (the padding-length byte is no opcode). The machine's own internal
+ * errors are always kept. The pickles and end are joblib's.
  */
-export function mergeReadings(joblib: PickleStreamAnalysis, plain: PickleStreamAnalysis, divergedAt = 0): PickleStreamAnalysis {
+export function mergeReadings(
+  joblib: PickleStreamAnalysis,
+  plain: PickleStreamAnalysis,
+  where: { source: ByteSource; divergedAt: number },
+): PickleStreamAnalysis {
   const { imports, remap } = mergeImports(joblib.imports, plain.imports);
   for (const imp of plain.imports) {
     const into = imports[remap.get(imp.index)!]!;
@@ -78,7 +84,7 @@ export function mergeReadings(joblib: PickleStreamAnalysis, plain: PickleStreamA
   const known = new Set(joblib.findings.map(findingKey));
   const findings = [...joblib.findings];
   for (const f of plain.findings) {
-    if (known.has(findingKey(f)) || plainErrorPastDivergence(f, divergedAt)) continue;
+    if (known.has(findingKey(f)) || droppablePlainError(f, plain, where)) continue;
     findings.push({ ...f, message: `${f.message} (when read by plain pickle.load, which reads joblib's array bytes as opcodes)` });
   }
   const pidKey = (p: PersistentIdRecord) => `${p.offset}\0${p.opcode}`;
@@ -114,11 +120,46 @@ function sameUse(a: ImportUse, b: ImportUse): boolean {
   return b.kind === 'constrained-getattr' && a.offset === b.offset && a.derived === b.derived;
 }
 
-/** An error of the plain reading where it had already left joblib's (see mergeReadings). */
-function plainErrorPastDivergence(f: Finding, divergedAt: number): boolean {
+/** A plain-reading error past the divergence point that CPython raises too (see mergeReadings). */
+function droppablePlainError(f: Finding, plain: PickleStreamAnalysis, where: { source: ByteSource; divergedAt: number }): boolean {
   if (f.code !== 'malformed' && f.code !== 'not-a-pickle') return false;
   if (f.message.startsWith('internal error')) return false;
-  return f.offset !== undefined && f.offset >= divergedAt;
+  if (f.offset === undefined || f.offset < where.divergedAt) return false;
+  return errorIsCertain(f.offset, plain, where.source);
+}
+
+/** Argument sizes of the fixed-size kinds; the others (lines, counted) may run any length. */
+const FIXED_ARG_BYTES: Partial<Record<ArgKind, number>> = { none: 0, uint1: 1, uint2: 2, int4: 4, uint4: 4, uint8: 8, float8: 8 };
+
+/**
+ * Whether CPython's C unpickler certainly fails on the same opcode as the machine's linear
+ * reading did at `at`. They read the same bytes except where a read crosses the end of a
+ * FRAME: C then drops the frame's unread rest and reads on from the file (a GLOBAL line
+ * split by a frame end is an error to a linear reader, an import to C). So: certain when no
+ * frame is open at `at`, or the opcode there is unknown, or its fixed-size argument ends
+ * inside the frame. Anything else (or a walk that cannot reach `at`) is not certain.
+ */
+function errorIsCertain(at: number, plain: PickleStreamAnalysis, source: ByteSource): boolean {
+  const pickle = plain.pickles[plain.pickles.length - 1]; // the machine stops at its first error
+  if (pickle === undefined || at < pickle.start) return false;
+  let frameEnd = -1;
+  let next = pickle.start;
+  try {
+    for (const rec of readOpcodes(source, pickle.start)) {
+      if (rec.offset >= at) break;
+      if (rec.offset >= frameEnd) frameEnd = -1;
+      if (rec.op.code === OP.FRAME) frameEnd = rec.end + Number(rec.arg);
+      next = rec.end;
+    }
+  } catch {
+    // Expected when decoding the failing opcode itself throws: then `next` is `at`.
+  }
+  if (next !== at) return false; // the walk did not reach `at` on an opcode boundary
+  if (frameEnd <= at) return true;
+  const op = OPCODE_BY_BYTE[source.read(at, 1)[0] ?? -1];
+  if (op === undefined) return true;
+  const size = FIXED_ARG_BYTES[op.arg];
+  return size !== undefined && at + 1 + size <= frameEnd;
 }
 
 type CallValue = Extract<Value, { k: 'call' }>;

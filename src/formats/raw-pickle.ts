@@ -33,7 +33,7 @@ export function scanRawPickle(
     // them up by order). Same limits (the machine ignores the container ones); no effects:
     // explain shows joblib's reading, the merged findings name the plain one.
     const plain = analyzePickleStream(source, { limits: ctx.limits });
-    analysis = mergeReadings(analysis, plain, divergedAt);
+    analysis = mergeReadings(analysis, plain, { source, divergedAt });
     if (stream) stream.analysis = analysis;
   }
   const joblib = analysis.imports.some((i) => JOBLIB_WRAPPER.test(i.module) && /ArrayWrapper$/.test(i.name));

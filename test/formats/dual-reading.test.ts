@@ -202,11 +202,52 @@ describe('benign streams stay allowed', () => {
   }
 });
 
+/**
+ * A wrapper (no alignment attribute) whose "array bytes" are `payload`, then OrderedDict and
+ * STOP for joblib's reading.
+ */
+function wrapperAround(payload: number[]): Uint8Array {
+  const w = new PickleWriter().proto(4).mark();
+  w.global('joblib.numpy_pickle', 'NumpyArrayWrapper').emptyTuple().newobj();
+  w.emptyDict().mark().shortBinUnicode('shape').mark().long1(BigInt(payload.length)).tuple();
+  w.shortBinUnicode('dtype').global('numpy', 'dtype').shortBinUnicode('i1').newFalse().newTrue().tuple3().reduce();
+  w.setitems().build().raw(payload);
+  return w.global('collections', 'OrderedDict').list().stop().bytes();
+}
+const frame = (n: number) => [0x95, n, 0, 0, 0, 0, 0, 0, 0];
+const ALLOWED = ['joblib.numpy_pickle.NumpyArrayWrapper', 'numpy.dtype', 'collections.OrderedDict'];
+
+describe("the plain reading's errors in a FRAME (the C unpickler reads past a frame end differently)", () => {
+  it('a GLOBAL line cut by the frame end: the error is kept (C would import posix.system)', () => {
+    // FRAME of 3 covering 'c', 0xff, 0xfe: a linear reader fails on invalid UTF-8; C drops the
+    // frame rest and reads the line "posix" from the file.
+    const bytes = wrapperAround([...frame(3), ...latin1('c\xff\xfeposix\nsystem\n')]);
+    const a = analyzeContainer(bufferSource(bytes));
+    const errors = a.streams[0]!.analysis.findings.filter((f) => f.code === 'malformed');
+    assert.equal(errors.length, 1, JSON.stringify(a.streams[0]!.analysis.findings));
+    assert.match(errors[0]!.message, /plain pickle\.load/);
+    assert.equal(scanBytes(bytes, { policy: ALLOWED }).verdict, 'blocked');
+  });
+
+  it('a fixed-size opcode failing inside a frame is certain: dropped, allowed', () => {
+    // BINGET 7 with an empty memo, its argument well inside the frame: C fails there too.
+    const bytes = wrapperAround([...frame(10), 0x68, 7, ...new Array<number>(8).fill(0x4e)]);
+    const a = analyzeContainer(bufferSource(bytes));
+    assert.deepEqual(a.streams[0]!.analysis.findings, []);
+    assert.equal(scanBytes(bytes, { policy: ALLOWED }).verdict, 'allowed');
+  });
+
+  it('the same opcode whose argument would cross the frame end: kept', () => {
+    const bytes = wrapperAround([...frame(1), 0x68, 7]);
+    assert.equal(scanBytes(bytes, { policy: ALLOWED }).verdict, 'blocked');
+  });
+});
+
 describe('mergeReadings', () => {
   it("a plain-reading error before the divergence point is kept (it is joblib's too, listed once)", () => {
     const w = new PickleWriter().proto(2).global('collections', 'OrderedDict').op(0xff);
     const a = analyzePickleStream(bufferSource(w.bytes()));
-    const merged = mergeReadings(a, a, 1_000);
+    const merged = mergeReadings(a, a, { source: bufferSource(w.bytes()), divergedAt: 1_000 });
     assert.deepEqual(merged.findings, a.findings);
     assert.equal(merged.imports.length, a.imports.length);
   });
