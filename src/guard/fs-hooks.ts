@@ -10,7 +10,7 @@ import { UsageError } from '../errors.js';
 import { checkFd, checkPath, checkReturnedBytes, readWithIdentity, statIdentity, type FdAccess, type ReadVersions } from './check.js';
 import { pathArg, isReadOpen } from './paths.js';
 import { replaceProperty, type AnyFunction } from './patch.js';
-import { activeConfig, asGuard, type GuardConfig } from './state.js';
+import { activeConfig, asGuard, guardState, type GuardConfig } from './state.js';
 import { mayStartModel } from './sniff.js';
 import { isArtifactByName } from './which-files.js';
 
@@ -76,8 +76,16 @@ function wrapReadFileSync(original: AnyFunction): AnyFunction {
     const encoding = encodingOf(options);
     // eslint-disable-next-line prefer-rest-params
     if (!config || abs === undefined || encoding === 'invalid') return original.apply(this, arguments as never);
+    // The hot path of every app (require() reads through here): no closures, one state lookup.
+    const state = guardState();
     if (fastText(config, abs, encoding)) {
-      const text = asGuard(() => original.call(this, path, options)) as string;
+      let text: string;
+      state.busy++;
+      try {
+        text = original.call(this, path, options) as string;
+      } finally {
+        state.busy--;
+      }
       if (!textNeedsBytes(text)) return text;
     }
     if (isArtifactByName(config.policy, abs)) {
@@ -86,7 +94,13 @@ function wrapReadFileSync(original: AnyFunction): AnyFunction {
       checkReturnedBytes(config, 'fs.readFileSync', abs, bytes, versions);
       return decode(bytes, encoding);
     }
-    const bytes = asGuard(() => original.call(this, path, bytesOptions(options))) as Buffer;
+    let bytes: Buffer;
+    state.busy++;
+    try {
+      bytes = original.call(this, path, bytesOptions(options)) as Buffer;
+    } finally {
+      state.busy--;
+    }
     checkReturnedBytes(config, 'fs.readFileSync', abs, bytes, undefined);
     return decode(bytes, encoding);
   };
