@@ -7,6 +7,7 @@
  * scanner opens and reads files through the same fs functions we wrap.
  */
 import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync, type BigIntStats, type PathLike } from 'node:fs';
+import { ScanIOError } from '../errors.js';
 import type { ByteSource } from '../io/byte-source.js';
 import { scanBytes, scanFd, scanSource, type ScanOptions } from '../scan/index.js';
 import type { ScanReport } from '../scan/report.js';
@@ -83,18 +84,20 @@ export interface ReadVersions {
 }
 
 /**
- * For `readFile*`: the bytes about to be returned. `versions` is given when the name
- * already marked the file as an artifact; the cache is used only if the file had the same
- * identity before and after the read, so the cached verdict is about these very bytes.
+ * For `readFile*`: the bytes about to be returned. `named` says the name already marked the
+ * file as an artifact (scanned whatever its bytes look like). `versions` is the identity of
+ * a regular file around the read: the cache is used only if it was the same before and
+ * after, so the cached verdict is about these very bytes.
  */
 export function checkReturnedBytes(
   config: GuardConfig,
   operation: string,
   path: string,
   bytes: Uint8Array,
-  versions: ReadVersions | undefined,
+  named: boolean,
+  versions?: ReadVersions,
 ): void {
-  if (!versions && !looksLikeModelBytes(bytes)) return;
+  if (!named && !looksLikeModelBytes(bytes)) return;
   const before = versions?.before;
   let report: ScanReport;
   try {
@@ -156,8 +159,13 @@ export function checkFd(
   try {
     report = asGuard(() => {
       const st = access.fstatSync(fd, { bigint: true });
-      if (!st.isFile()) return undefined; // directories, pipes, devices: nothing a loader unpickles by path
       const named = byName ?? isArtifactByName(config.policy, path);
+      if (!st.isFile()) {
+        // A pipe or device under a model's name cannot be scanned without consuming what
+        // the caller will read: refuse it. Directories and unnamed streams pass.
+        if (named && !st.isDirectory()) throw new ScanIOError(path, 'is a model by name but not a regular file: it cannot be scanned before use');
+        return undefined;
+      }
       if (!named && !looksLikeModelFd(fd, access.readSync as typeof readSync)) return undefined;
       const cache = guardState().cache;
       const identity = identityOf(st);

@@ -57,10 +57,11 @@ function fastText(config: GuardConfig, abs: string, encoding: Encoding): boolean
 }
 
 /** Shared prelude of the async readFile wrappers: is the name an artifact, and its identity before reading. */
-function beforeRead(config: GuardConfig, abs: string): ReadVersions | undefined {
+function beforeRead(config: GuardConfig, abs: string): { named: boolean; versions?: ReadVersions } {
   return asGuard(() => {
-    const before = isArtifactByName(config.policy, abs) ? statIdentity(abs) : undefined;
-    return before ? { before } : undefined;
+    if (!isArtifactByName(config.policy, abs)) return { named: false };
+    const before = statIdentity(abs);
+    return before ? { named: true, versions: { before } } : { named: true };
   });
 }
 
@@ -91,7 +92,7 @@ function wrapReadFileSync(original: AnyFunction): AnyFunction {
     if (isArtifactByName(config.policy, abs)) {
       // A model by name: read it through one descriptor so the cached verdict costs one fstat.
       const { bytes, versions } = readWithIdentity(path as PathLike, flagOf(options));
-      checkReturnedBytes(config, 'fs.readFileSync', abs, bytes, versions);
+      checkReturnedBytes(config, 'fs.readFileSync', abs, bytes, true, versions);
       return decode(bytes, encoding);
     }
     let bytes: Buffer;
@@ -101,7 +102,7 @@ function wrapReadFileSync(original: AnyFunction): AnyFunction {
     } finally {
       state.busy--;
     }
-    checkReturnedBytes(config, 'fs.readFileSync', abs, bytes, undefined);
+    checkReturnedBytes(config, 'fs.readFileSync', abs, bytes, false);
     return decode(bytes, encoding);
   };
 }
@@ -143,7 +144,7 @@ function readFileBytes(
     if (err) return callback(err);
     let out: Buffer | string;
     try {
-      checkReturnedBytes(config, 'fs.readFile', abs, bytes, before);
+      checkReturnedBytes(config, 'fs.readFile', abs, bytes, before.named, before.versions);
       out = decode(bytes, encoding);
     } catch (error) {
       return callback(error);
@@ -165,7 +166,7 @@ function wrapPromisesReadFile(original: AnyFunction): AnyFunction {
     }
     const before = beforeRead(config, abs);
     const bytes = (await original.call(this, path, bytesOptions(options))) as Buffer;
-    checkReturnedBytes(config, 'fs.promises.readFile', abs, bytes, before);
+    checkReturnedBytes(config, 'fs.promises.readFile', abs, bytes, before.named, before.versions);
     return decode(bytes, encoding);
   };
 }

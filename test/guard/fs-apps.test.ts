@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureBuilt, FIXTURES, guardEnv, MACHINE_PENDING, machineReady, REGISTER, runNode, workspace, type Run, type Workspace } from './helpers.js';
+import { ensureBuilt, FIXTURES, ROOT, guardEnv, MACHINE_PENDING, machineReady, REGISTER, runNode, workspace, type Run, type Workspace } from './helpers.js';
 
 let ws: Workspace;
 before(() => {
@@ -90,4 +90,25 @@ test('createReadStream with a virtual { fs }: scanned through that fs, refused w
   assert.equal(seen['artifact name through an fs the guard cannot read'], 'ERR_PICKLE_GUARD_USAGE');
   if (!machineReady()) return t.skip(MACHINE_PENDING);
   assert.equal(seen['benign through memfs'], sha(ws.good));
+});
+
+test('a pipe under a model name: its bytes are scanned by readFile, and opening it is refused', () => {
+  const fifo = join(ws.dir, 'pipe.pkl');
+  // Protocol 0 (no PROTO byte): only the name can make the guard scan it.
+  const p0 = join(ROOT, 'test/fixtures/models/malicious/pickle_posix_system_p0.pkl');
+  const app = [
+    "const fs = require('node:fs');",
+    "const cp = require('node:child_process');",
+    'const [fifo, evil] = process.argv.slice(1);',
+    "cp.execFileSync('mkfifo', [fifo]);",
+    "const writer = cp.spawn('sh', ['-c', 'cat \"$0\" > \"$1\"', evil, fifo]);",
+    'const out = {};',
+    "fs.readFile(fifo, (e) => {",
+    "  out.readFile = e ? e.code : 'read';",
+    "  try { fs.closeSync(fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK)); out.openSync = 'opened'; } catch (e2) { out.openSync = e2.code; }",
+    '  console.log(JSON.stringify(out));',
+    '});',
+  ].join('\n');
+  const r = runNode(['--require', REGISTER, '-e', app, fifo, p0], { env: guardEnv(ws), cwd: ws.dir });
+  assert.deepEqual(r.lines, [{ readFile: 'ERR_PICKLE_GUARD_VIOLATION', openSync: 'ERR_PICKLE_GUARD_IO' }], r.stderr);
 });
