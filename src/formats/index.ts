@@ -11,7 +11,7 @@ import type { ByteSource } from '../io/byte-source.js';
 import type { PickleLimits } from '../pickle/types.js';
 import { createContext, defaultMachine, report, reportLimit, type PickleMachine, type Place, type ScanContext } from './context.js';
 import { decompressInto } from './decompress.js';
-import { scanRawPickle } from './raw-pickle.js';
+import { scanJoblibFirstPickle, scanRawPickle } from './raw-pickle.js';
 import { analyzeNpy } from './npy.js';
 import { sniff, type Sniffed } from './sniff.js';
 import { analyzeTar } from './tar-scan.js';
@@ -82,6 +82,7 @@ function analyzeNode(ctx: ScanContext, place: Place, source: ByteSource, head: S
       return { format: analyzeTar(ctx, place, source, nested) };
     case 'torch-legacy':
       analyzeTorchLegacy(ctx, place, source);
+      scanJoblibFirstPickle(ctx, place, source); // joblib.load reads it too, its own way
       return { format: 'torch-legacy' };
     case 'pickle':
     case 'unknown': {

@@ -41,3 +41,18 @@ export function scanRawPickle(
   if (stream) stream.format = 'joblib';
   return { analysis, format: format === 'pickle' ? 'joblib' : format };
 }
+
+/**
+ * joblib.load reads a file's first pickle with its BUILD hook whatever else the file looks
+ * like: a stream torch's legacy reader claims (it starts with torch's magic number, and is
+ * scanned plainly, as torch reads it) can go on, inside that first pickle, with a wrapper
+ * whose "array" hides opcodes from the plain reading that joblib runs. When joblib's reading
+ * of the first pickle differs from the plain one, it is scanned as a stream of its own.
+ */
+export function scanJoblibFirstPickle(ctx: ScanContext, place: Place, source: ByteSource): void {
+  // A private probe first (not through ctx.machine: one seam call per reported stream).
+  const probe = joblibReader();
+  analyzePickleStream(source, { limits: ctx.limits, pickleCount: 1, afterBuild: probe.afterBuild });
+  if (probe.divergedAt() === undefined) return; // the same bytes as torch's reading: scanned
+  scanPickle(ctx, place, 'joblib', source, { pickleCount: 1, afterBuild: joblibReader().afterBuild });
+}

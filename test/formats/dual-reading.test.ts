@@ -69,6 +69,7 @@ function hiddenCallStream(module: string, name: string): { bytes: Uint8Array; da
   return { bytes: w.bytes(), dataAt, resume };
 }
 
+const describeFindings = (fs: readonly { code: string; module?: string; name?: string }[]) => fs.map((f) => `${f.code} ${f.module}.${f.name}`).join('; ');
 const imported = (a: ContainerAnalysis) => a.streams.flatMap((s) => s.analysis.imports.map((i) => `${s.member}:${i.module}.${i.name}`));
 
 function systemCall(a: ContainerAnalysis, member: string) {
@@ -241,6 +242,51 @@ describe("the plain reading's errors in a FRAME (the C unpickler reads past a fr
     const bytes = wrapperAround([...frame(1), 0x68, 7]);
     assert.equal(scanBytes(bytes, { policy: ALLOWED }).verdict, 'blocked');
   });
+});
+
+describe("joblib.load's reading of a file torch's legacy reader claims", () => {
+  // torch's magic number as LONG1: the file sniffs as torch-legacy (five plain pickles).
+  const MAGIC = [0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19];
+
+  /** First pickle: magic, POP, a wrapper whose 5 "array bytes" are BINBYTES' header to pickle.load. */
+  function legacyLooking(): Uint8Array {
+    const evil = latin1("cos\nsystem\n(S'id'\ntR0");
+    const w = new PickleWriter().proto(2).raw(MAGIC).pop();
+    w.global('joblib.numpy_pickle', 'NumpyArrayWrapper').emptyTuple().newobj();
+    w.emptyDict().mark().shortBinUnicode('subclass').global('numpy', 'ndarray');
+    w.shortBinUnicode('shape').mark().long1(5n).tuple();
+    w.shortBinUnicode('dtype').global('numpy', 'dtype').shortBinUnicode('i1').newFalse().newTrue().tuple3().reduce();
+    w.setitems().build();
+    // joblib skips these 5 bytes and runs `evil`; pickle.load takes `evil` as a bytes literal.
+    w.raw([0x42, evil.length, 0, 0, 0]).raw(evil);
+    return w.pop().none().stop().bytes();
+  }
+
+  it('the plain reading alone sees no os.system (why joblib must read it too)', () => {
+    const plain = analyzePickleStream(bufferSource(legacyLooking()), { pickleCount: 1 });
+    assert.ok(!plain.imports.some((i) => i.module === 'os'));
+  });
+
+  it('joblib reading of the first pickle is scanned as a stream of its own: os.system called, blocked', () => {
+    const bytes = legacyLooking();
+    const { analysis, diverged } = recordingScan(bytes);
+    assert.equal(analysis.format, 'torch-legacy');
+    assert.deepEqual(analysis.streams.map((s) => s.format), ['torch-legacy', 'joblib']);
+    assert.deepEqual(diverged, [false, true]);
+    const sys = analysis.streams[1]!.analysis.imports.find((i) => i.module === 'os' && i.name === 'system');
+    assert.ok(sys?.uses.some((u) => u.kind === 'call'));
+    const report = scanBytes(bytes, { policy: presetPolicy('default') });
+    assert.equal(report.verdict, 'blocked');
+    assert.ok(report.findings.some((f) => f.code === 'global-denied' && f.module === 'os' && f.name === 'system'), describeFindings(report.findings));
+  });
+
+  for (const path of ['torch/checkpoint.legacy.pt', 'torch/state_dict.legacy.pt', 'torch/whole_model.legacy.pt']) {
+    it(`${path} (torch 1.13): only torch's reading, no joblib stream`, () => {
+      const { analysis } = recordingScan(new Uint8Array(readFileSync(join(MODELS, path))));
+      assert.equal(analysis.format, 'torch-legacy');
+      assert.ok(analysis.streams.every((s) => s.format === 'torch-legacy'));
+    });
+  }
 });
 
 describe('mergeReadings', () => {
