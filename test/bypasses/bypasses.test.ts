@@ -26,10 +26,6 @@ const cases = loadCorpus();
  * deleted or weakened. Remove an entry once its fix lands.
  */
 const KNOWN_GAPS: Record<string, string> = {
-  // The plain reading added in ec40ed7 drops its errors past the point where it leaves
-  // joblib's reading; CPython's C reader does not stop where a linear reader does.
-  'joblib-wrapper-plain-reading-frame-split':
-    'src/formats/raw-pickle.ts drops the plain reading\'s errors past the divergence point, but a FRAME-split line is an error only for a linear reader: CPython\'s C unpickler drops the frame rest and imports posix.system (verdict today: allowed)',
   // Memory safety: numpy.dtype BUILD state whose flags contradict its type string.
   'numpy-dtype-flags-object-array':
     'an object dtype whose pickled flags clear hasobject makes NumPy read attacker bytes as PyObject pointers (segfault); the scanner should refuse numpy.dtype BUILD states whose flags differ from what the type string implies (verdict today: allowed)',
