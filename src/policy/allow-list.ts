@@ -6,12 +6,13 @@
  *   3. a known-dangerous name is denied (members entries and globs never allow it);
  *   4. a dunder or attribute-traversal name is refused (only exact entries allow those);
  *   5. a members entry allows a getattr-derived `Class.NAME`;
- *   6. a glob allows a plain name made of ASCII identifier segments;
+ *   6. a glob allows a plain name made of ASCII identifier segments, outside the script's
+ *      namespace (`__main__`, see MAIN_NAMESPACES);
  *   7. otherwise not allowed, with the YAML line that would allow it.
  */
 import type { ImportRecord } from '../pickle/types.js';
 import { dangerReason } from './dangerous.js';
-import { IDENTIFIER, globRegex, isDunder, toSlashes, yamlScalar, type Entry } from './entries.js';
+import { IDENTIFIER, MAIN_NAMESPACES, globRegex, isDunder, toSlashes, yamlScalar, type Entry } from './entries.js';
 import type { AllowList, ImportDecision } from './types.js';
 
 export type CheckedImport = Pick<ImportRecord, 'module' | 'name' | 'origin' | 'traversal' | 'dunder'>;
@@ -68,7 +69,8 @@ function factsOf(imp: CheckedImport): NameFacts {
     getattr,
     traversal,
     dunder,
-    globbable: !traversal && !dunder && segments.every((s) => IDENTIFIER.test(s)),
+    // Names in the script's namespace (`__main__`) are whatever it imported: exact entries only.
+    globbable: !traversal && !dunder && !MAIN_NAMESPACES.includes(segments[0]!) && segments.every((s) => IDENTIFIER.test(s)),
   };
 }
 

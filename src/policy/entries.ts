@@ -24,6 +24,22 @@ const GLOB_CHARS = /[*?[\]{}]/;
 /** Characters a glob may use besides identifier characters. Extglobs and negation are refused. */
 const GLOB_SEGMENT = /^[A-Za-z0-9_*?[\]{},-]+$/;
 
+/**
+ * Modules whose attributes are whatever the running script defined or imported: the
+ * loading script is `__main__` (`__mp_main__` in a multiprocessing spawn child,
+ * `__parents_main__` in old Windows forks), so `from os import system` there makes
+ * `__main__.system` os.system. No glob may allow names in them; only exact entries.
+ * (`builtins` is not one: its names are fixed by the interpreter and the dangerous list
+ * covers the harmful ones.)
+ */
+export const MAIN_NAMESPACES: readonly string[] = ['__main__', '__mp_main__', '__parents_main__'];
+
+/** Is the first dotted segment of `dotted` a script namespace (MAIN_NAMESPACES)? */
+export function inMainNamespace(dotted: string): boolean {
+  const dot = dotted.indexOf('.');
+  return MAIN_NAMESPACES.includes(dot < 0 ? dotted : dotted.slice(0, dot));
+}
+
 export function isDunder(segment: string): boolean {
   return segment.length > 4 && segment.startsWith('__') && segment.endsWith('__');
 }

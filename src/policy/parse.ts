@@ -4,7 +4,7 @@
  */
 import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Node, type YAMLMap } from 'yaml';
 import { PolicyError } from '../errors.js';
-import { checkMembersClass, classifyEntry, type Entry } from './entries.js';
+import { checkMembersClass, classifyEntry, inMainNamespace, type Entry } from './entries.js';
 import type { PolicyMode } from './types.js';
 import picomatch from 'picomatch';
 
@@ -157,6 +157,9 @@ function parseEntryText(r: Reader, node: Node | null, where: string, example: st
   const text = r.string(node, `${where} entry`, `write a dotted name, e.g. ${example}`);
   const kind = classifyEntry(text);
   if ('problem' in kind) r.fail(node, kind.problem.message, kind.problem.hint);
+  if (where === 'allow' && kind.kind === 'glob' && inMainNamespace(text)) {
+    r.fail(node, `glob "${text}" ranges over ${text.split('.')[0]}, whose names are whatever the loading script imported (from os import system makes __main__.system)`, `list each class defined in the script exactly, e.g. - ${text.split('.')[0]}.TinyNet`);
+  }
   const comment = isScalar(node) ? (node.comment ?? '').trim() : '';
   return { kind: kind.kind, text, from: r.file, ...(comment ? { why: comment } : {}) };
 }

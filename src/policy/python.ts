@@ -1,12 +1,12 @@
 /**
  * The policy in a plain JSON form the Python-side bootstrap enforces in `find_class`.
  * Versioned (`version`); the shape and the decision procedure are documented in
- * docs/policy.md and mirrored by test/policy/python_check.py.
+ * docs/policy.md and enforced by python/pickle_guard_boot/pickle_guard_child/policy.py.
  */
 import { UsageError } from '../errors.js';
 import type { CompiledAllowList, CompiledSets } from './allow-list.js';
 import { DANGEROUS_EXACT, DANGEROUS_EXCEPTIONS, DANGEROUS_PREFIXES } from './dangerous.js';
-import { IDENTIFIER } from './entries.js';
+import { IDENTIFIER, MAIN_NAMESPACES } from './entries.js';
 import { isLoadedPolicy } from './policy.js';
 import type { Policy, PolicyMode } from './types.js';
 
@@ -31,6 +31,8 @@ export interface PythonPolicy {
   mode: PolicyMode;
   /** A segment globs may match (ASCII identifier). */
   identifier: string;
+  /** First module segments no glob may allow (the script's namespace, `__main__`); added after version 1 shipped, so readers default to the same list when it is absent. */
+  mainNamespaces: string[];
   allow: PythonSets & { members: string[] };
   deny: PythonSets;
   /** Flagged: exact, or equal to / under a prefix (prefixes ending in `_` match any continuation), or any dotted tail of the name is; `except` names are never flagged. */
@@ -50,7 +52,7 @@ function sets(s: CompiledSets): PythonSets {
 
 /** The allow-list that applies to `path` (path-scoped rules included), as JSON data. */
 export function compilePolicyForPython(policy: Policy, path?: string): PythonPolicy {
-  if (!isLoadedPolicy(policy)) throw new UsageError('compilePolicyForPython needs a policy from loadPolicyFile/presetPolicy/resolvePolicy');
+  if (!isLoadedPolicy(policy)) throw new UsageError('compilePolicyForPython needs a policy from loadPolicyFile/presetPolicy/resolvePolicy/policyFromList');
   const list = policy.forFile(path) as CompiledAllowList;
   return {
     format: 'pickle-guard/python-policy',
@@ -58,6 +60,7 @@ export function compilePolicyForPython(policy: Policy, path?: string): PythonPol
     source: policy.source,
     mode: policy.mode,
     identifier: IDENTIFIER.source,
+    mainNamespaces: [...MAIN_NAMESPACES],
     allow: { ...sets(list.allow), members: [...list.allow.members.keys()].sort() },
     deny: sets(list.deny),
     dangerous: { exact: [...DANGEROUS_EXACT].sort(), prefixes: [...DANGEROUS_PREFIXES].sort(), except: [...DANGEROUS_EXCEPTIONS].sort() },

@@ -5,10 +5,26 @@ import { join } from 'node:path';
 import { UsageError } from '../../src/errors.js';
 import { compilePolicyForPython, loadPolicyFile, policyFromList, presetPolicy } from '../../src/policy/index.js';
 import type { Policy } from '../../src/policy/types.js';
+import { PYTHON_BOOT_DIR } from '../../src/guard/python/index.js';
 import { DANGEROUS_CALLABLES } from './dangerous.js';
 import { imp, parts, tree } from './helpers.js';
 
-const SCRIPT = new URL('./python_check.py', import.meta.url).pathname;
+/**
+ * Runs the shipped matcher (python/pickle_guard_boot/pickle_guard_child/policy.py) on the
+ * exported JSON, the way the Python child reads it. PICKLE_GUARD_PYTHON=0 keeps the boot
+ * folder's sitecustomize from installing the hook in this helper process.
+ */
+const SHIPPED_MATCHER = `
+import json, sys
+from pickle_guard_child import policy
+data = json.load(sys.stdin)
+p = policy.from_data(data["policy"], "<test>")
+out = []
+for module, name, origin in data["imports"]:
+    d = p.check(module, name, origin)
+    out.append([d.allowed, "" if d.allowed else d.code])
+json.dump(out, sys.stdout)
+`;
 
 type Origin = 'import' | 'getattr';
 
@@ -32,6 +48,7 @@ function corpus(policy: Policy & { data: { allow: Array<{ text: string; kind: st
     ['mylab.types', 'é'], ['mylab.types', 'a b'], ['mylab.types', 'x\ny'], ['mylab.deep.a.b', 'C'], ['mylab.pick', 'A'], ['mylab.pick', 'C'],
     ['mylab.q', 'xyz'], ['mylab.q', 'x/z'], ['mylab.bad', 'X'], ['mylab', 'A'], ['torch', 'Size'], ['mylab.models', 'Color'],
   ] as const) add(m, n);
+  for (const m of ['__main__', '__mp_main__', '__parents_main__', 'mylab.__main__']) for (const n of ['system', 'TinyNet', 'Color']) add(m, n);
   add('mylab.models', 'Color.RED', 'getattr');
   add('mylab.models', 'Color.__dict__', 'getattr');
   add('mylab.models', 'Other.RED', 'getattr');
@@ -40,7 +57,8 @@ function corpus(policy: Policy & { data: { allow: Array<{ text: string; kind: st
 
 function pythonDecisions(policy: Policy, imports: Array<[string, string, Origin]>): Array<[boolean, string]> {
   const input = JSON.stringify({ policy: compilePolicyForPython(policy), imports });
-  return JSON.parse(execFileSync('python3', [SCRIPT], { input, maxBuffer: 64 << 20 }).toString()) as Array<[boolean, string]>;
+  const env = { ...process.env, PYTHONPATH: PYTHON_BOOT_DIR, PICKLE_GUARD_PYTHON: '0' };
+  return JSON.parse(execFileSync('python3', ['-c', SHIPPED_MATCHER], { input, env, maxBuffer: 64 << 20 }).toString()) as Array<[boolean, string]>;
 }
 
 describe('compilePolicyForPython', () => {
@@ -61,11 +79,22 @@ describe('compilePolicyForPython', () => {
     assert.deepEqual(compilePolicyForPython(policy, join(root, 'lab/m.pt')).allow.exact, ['mylab.A']);
   });
   it('refuses policies it cannot see into', () => {
-    assert.throws(() => compilePolicyForPython(policyFromList(['a.b'])), UsageError);
+    const opaque: Policy = { source: 'hand-made', mode: 'enforce', forFile: () => presetPolicy('numpy').forFile(undefined), isArtifactPath: () => false, pythonLaunchers: [] };
+    assert.throws(() => compilePolicyForPython(opaque), UsageError);
+  });
+  it('compiles an inline list: exact and module:qualname entries, nothing else', () => {
+    const p = compilePolicyForPython(policyFromList(['mylab.models.TinyNet', 'mylab.models:Outer.Inner']));
+    assert.equal(p.source, 'inline allow-list');
+    assert.deepEqual(p.allow.exact, ['mylab.models.TinyNet']);
+    assert.deepEqual(p.allow.split, [['mylab.models', 'Outer.Inner']]);
+    assert.deepEqual([p.allow.globs, p.allow.members, p.deny.exact], [[], [], []]);
+  });
+  it('names the script namespaces no glob may allow', () => {
+    assert.deepEqual(compilePolicyForPython(presetPolicy('numpy')).mainNamespaces, ['__main__', '__mp_main__', '__parents_main__']);
   });
 });
 
-describe('the Python reference decision agrees with the TypeScript one', () => {
+describe('the shipped Python matcher agrees with the TypeScript one', () => {
   const root = tree({
     'pickle-guard.yaml': [
       'version: 1',
@@ -79,15 +108,18 @@ describe('the Python reference decision agrees with the TypeScript one', () => {
       '  - mylab.models.Color',
       '  - members: mylab.models.Color',
       '  - "mylab.models:Outer.Inner"',
+      '  - __main__.TinyNet',
       'deny:',
       '  - "mylab.bad.**"',
       '  - mylab.A',
+      '  - "__mp_main__.**"',
       '',
     ].join('\n'),
   });
   const policies: Array<[string, Policy]> = [
     ['project', loadPolicyFile(join(root, 'pickle-guard.yaml'))],
     ['default', presetPolicy('default')],
+    ['inline list', policyFromList(['collections.OrderedDict', 'mylab.models.Color', 'mylab.models:Outer.Inner', '__main__.TinyNet', 'numpy.dtypes.Float64DType'])],
   ];
   for (const [label, policy] of policies) {
     it(`${label}: same decision for every name in the corpus`, () => {
@@ -104,7 +136,7 @@ describe('the Python reference decision agrees with the TypeScript one', () => {
         }
       });
       assert.equal(differ, 0);
-      assert.ok(names.length > 300, `compared ${names.length}`);
+      assert.ok(names.length > (label === 'inline list' ? 150 : 300), `compared ${names.length}`);
       assert.ok(py.some(([a]) => a) && py.some(([a]) => !a));
     });
   }

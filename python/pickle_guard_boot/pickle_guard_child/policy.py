@@ -8,7 +8,8 @@ in docs/policy.md ("The Python form"):
   3. a known-dangerous name is denied (unless on the `except` list; globs never allow it);
   4. a dunder segment (after the first), then a dotted (attribute-walking) name, is refused;
   5. a `members` entry allows `Class.NAME` from the constrained getattr;
-  6. a glob allows a plain name made of ASCII identifier segments;
+  6. a glob allows a plain name made of ASCII identifier segments, outside the script's
+     namespace (`__main__`: its names are whatever the loading script imported);
   7. otherwise not allowed, with the YAML line that would allow it.
 A policy that cannot be read or understood refuses everything (fail closed).
 """
@@ -20,6 +21,8 @@ VERSION = 1
 _SUGGESTION_MARK = "If you trust this model, add to the policy's allow list: "
 _CACHE_SIZE = 4096
 _YAML_PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_.:]*")
+# First module segments no glob allows; used when an export predates `mainNamespaces`.
+MAIN_NAMESPACES = ("__main__", "__mp_main__", "__parents_main__")
 
 
 class Decision(object):
@@ -67,7 +70,7 @@ class Sets(object):
 
 class Policy(object):
     def __init__(self, source, mode, identifier, allow, deny, dangerous_exact, dangerous_prefixes,
-                 dangerous_except=(), broken=None):
+                 dangerous_except=(), broken=None, main_namespaces=MAIN_NAMESPACES):
         self.source = source
         self.mode = mode
         self.identifier = identifier
@@ -76,6 +79,7 @@ class Policy(object):
         self.dangerous_exact = frozenset(dangerous_exact)
         self.dangerous_prefixes = tuple(dangerous_prefixes)
         self.dangerous_except = frozenset(dangerous_except)
+        self.main_namespaces = frozenset(main_namespaces)
         # Why the policy could not be used; then every import is refused.
         self.broken = broken
         # Decisions are pure functions of (module, name, origin): remember recent ones.
@@ -104,7 +108,7 @@ class Policy(object):
         traversal = not getattr_ and "." in name
         # The first segment is a module CPython imports (`__main__`, TorchScript's `__torch__`).
         dunder = any(is_dunder(s) for s in segments[1:])
-        globbable = (not traversal and not dunder
+        globbable = (not traversal and not dunder and segments[0] not in self.main_namespaces
                      and all(self.identifier.fullmatch(s) for s in segments))
         subject = full.replace(".", "/")
 
@@ -244,6 +248,8 @@ def from_data(data, where):
         _strings(dangerous.get("prefixes"), "dangerous.prefixes"),
         # Absent in older exports: no exceptions is the stricter reading.
         _strings(dangerous.get("except", []), "dangerous.except"),
+        # Absent in older exports: the built-in list (never fewer than these).
+        main_namespaces=MAIN_NAMESPACES + tuple(_strings(data.get("mainNamespaces", []), "mainNamespaces")),
     )
 
 
