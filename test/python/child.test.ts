@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { preparePythonChild, PYTHON_BOOT_DIR } from '../../src/guard/python/index.js';
+import { policyFromList } from '../../src/policy/index.js';
 import { scanFile } from '../../src/scan/index.js';
 import {
   BASIC_POLICY,
@@ -156,6 +157,33 @@ with shelve.open(sys.argv[1]) as s:
     const r = runPython(loaderScript('pickle.Unpickler.__mro__[1](open(path, "rb")).load()'), [path], child.env);
     assert.match(r.stdout, /^BLOCKED PickleGuardViolation global-denied/, r.stdout + r.stderr);
     assert.equal(existsSync(marker), false);
+  });
+});
+
+describe('python child: an inline allow-list (policyFromList) is enforced too', () => {
+  const inline = policyFromList(['collections.OrderedDict']);
+  it('the listed class loads; os.system is refused as known-dangerous and never runs', () => {
+    const ok = fileWith(emptyCallPickle('collections', 'OrderedDict'));
+    const good = preparePythonChild({ env: process.env, policy: inline });
+    assert.equal(runPython(LOAD_FILE, [ok.path], good.env).stdout.trim(), 'LOADED OrderedDict');
+    assert.deepEqual(good.afterExit(), []);
+    const dir = tempDir();
+    const marker = join(dir, 'PWNED');
+    const evil = join(dir, 'evil.pkl');
+    writeFileSync(evil, touchPickle(marker));
+    const child = preparePythonChild({ env: process.env, policy: inline });
+    const r = runPython(LOAD_FILE, [evil], child.env);
+    assert.match(r.stdout, /^BLOCKED PickleGuardViolation global-denied/, r.stderr);
+    assert.equal(existsSync(marker), false);
+    assert.deepEqual(child.afterExit().map((v) => [v.code, v.module, v.name, v.reason.includes('inline allow-list')]), [['global-denied', 'os', 'system', true]]);
+  });
+  it('the dotted spelling of a listed name (collections + abc.Mapping for collections.abc.Mapping) is refused in the child as in Node', () => {
+    const { path } = fileWith(Buffer.concat([Buffer.from([0x80, 0x04]), Buffer.from('\x8c\x0bcollections\x8c\x0babc.Mapping\x93)R.', 'latin1')]));
+    const child = preparePythonChild({ env: process.env, policy: policyFromList(['collections.abc.Mapping']) });
+    const r = runPython(LOAD_FILE, [path], child.env);
+    assert.match(r.stdout, /^BLOCKED PickleGuardViolation attribute-traversal/, r.stderr);
+    assert.deepEqual(child.afterExit().map((v) => v.code), ['attribute-traversal']);
+    assert.equal(scanFile(path, { policy: ['collections.abc.Mapping'] }).verdict, 'blocked');
   });
 });
 

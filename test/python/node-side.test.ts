@@ -99,6 +99,14 @@ describe('preparePythonChild', () => {
   });
 
   it('refuses (throws) a policy it cannot compile for Python rather than launching unguarded', () => {
-    assert.throws(() => preparePythonChild({ env: {}, policy: policyFromList(['collections.OrderedDict']) }), /compilePolicyForPython/);
+    const opaque = { source: 'hand-made', mode: 'enforce' as const, forFile: () => policyFromList([]).forFile(undefined), isArtifactPath: () => false, pythonLaunchers: [] };
+    assert.throws(() => preparePythonChild({ env: {}, policy: opaque }), /compilePolicyForPython/);
+  });
+
+  it('compiles an inline list for the child (exact entries, nothing more)', () => {
+    const child = preparePythonChild({ env: {}, policy: policyFromList(['collections.OrderedDict', 'mylab:helpers.build']) });
+    const compiled = JSON.parse(readFileSync(child.env.PICKLE_GUARD_PYTHON_POLICY!, 'utf8')) as { source: string; allow: { exact: string[]; split: string[][]; globs: unknown[] } };
+    child.afterExit();
+    assert.deepEqual([compiled.source, compiled.allow.exact, compiled.allow.split, compiled.allow.globs], ['inline allow-list', ['collections.OrderedDict'], [['mylab', 'helpers.build']], []]);
   });
 });
