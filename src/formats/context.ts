@@ -12,6 +12,7 @@ import {
   type PickleLimits,
   type PickleStreamAnalysis,
 } from '../pickle/types.js';
+import { composeAfterBuild, numpyDtypeValidator } from './numpy-dtype.js';
 import type { Sniffed } from './sniff.js';
 import { DEFAULT_CONTAINER_LIMITS, type ContainerFormat, type ContainerLimits, type ScannedStream } from './types.js';
 
@@ -75,7 +76,10 @@ export function reportLimit(ctx: ScanContext, place: Place, limit: LimitName, me
   report(ctx, place, { code: 'limit', limit, message, ...(member !== undefined ? { member } : {}) });
 }
 
-/** Hands one pickle stream to the machine and records it as scanned. */
+/**
+ * Hands one pickle stream to the machine and records it as scanned. Every stream gets the
+ * numpy dtype validator (see numpy-dtype.ts) before the format's own BUILD hook.
+ */
 export function scanPickle(
   ctx: ScanContext,
   place: Place,
@@ -83,13 +87,24 @@ export function scanPickle(
   source: ByteSource,
   extra: Pick<MachineOptions, 'start' | 'pickleCount' | 'afterBuild' | 'persistentLoad' | 'recordEffects'> = {},
 ): PickleStreamAnalysis {
-  const options: MachineOptions = {
+  const analysis = analyzeWithDtypeCheck(ctx.machine, source, {
     limits: pickleLimits(ctx.limits),
     ...extra,
     ...(ctx.recordEffects ? { recordEffects: true } : {}),
-  };
-  const analysis = ctx.machine(source, options);
+  });
   ctx.streams.push({ member: place.member, format, analysis });
+  return analysis;
+}
+
+/**
+ * Runs `machine` with the numpy dtype validator composed in front of `options.afterBuild`,
+ * and adds the validator's end-of-stream finding (a fields dict changed after its BUILD).
+ */
+export function analyzeWithDtypeCheck(machine: PickleMachine, source: ByteSource, options: MachineOptions): PickleStreamAnalysis {
+  const dtypes = numpyDtypeValidator();
+  const analysis = machine(source, { ...options, afterBuild: composeAfterBuild(dtypes.afterBuild, options.afterBuild) });
+  const late = dtypes.finish();
+  if (late !== undefined) analysis.findings.push({ code: 'malformed', message: late });
   return analysis;
 }
 

@@ -23,6 +23,7 @@ import { analyzePickleStream } from '../pickle/index.js';
 import { readOpcodes } from '../pickle/opcode-iterator.js';
 import { OP, OPCODE_BY_BYTE, type ArgKind } from '../pickle/opcodes.js';
 import type { Finding } from '../findings.js';
+import { composeAfterBuild, dtypeLayout, numpyDtypeValidator } from './numpy-dtype.js';
 import type {
   AfterBuildHook,
   ImportRecord,
@@ -46,10 +47,19 @@ export interface JoblibOptions extends Omit<MachineOptions, 'afterBuild'> {
 export function analyzeJoblib(source: ByteSource, options: JoblibOptions = {}): PickleStreamAnalysis {
   const { plainReadingToo, ...machine } = options;
   const reader = joblibReader();
-  const joblib = analyzePickleStream(source, { ...machine, afterBuild: reader.afterBuild });
+  const joblib = withDtypeCheck(source, machine, reader.afterBuild);
   const from = reader.divergedAt();
   if (!plainReadingToo || from === undefined) return joblib;
-  return mergeReadings(joblib, analyzePickleStream(source, machine), { source, divergedAt: from });
+  return mergeReadings(joblib, withDtypeCheck(source, machine), { source, divergedAt: from });
+}
+
+/** One reading with the numpy dtype validator in front of `hook` (see numpy-dtype.ts). */
+function withDtypeCheck(source: ByteSource, options: MachineOptions, hook?: AfterBuildHook): PickleStreamAnalysis {
+  const dtypes = numpyDtypeValidator();
+  const analysis = analyzePickleStream(source, { ...options, afterBuild: composeAfterBuild(dtypes.afterBuild, hook) });
+  const late = dtypes.finish();
+  if (late !== undefined) analysis.findings.push({ code: 'malformed', message: late });
+  return analysis;
 }
 
 /**
@@ -179,13 +189,6 @@ const ZND_ARRAY_WRAPPER = new Set([
   'joblib.numpy_pickle_compat.ZNDArrayWrapper',
   'sklearn.externals.joblib.numpy_pickle.ZNDArrayWrapper',
   'sklearn.externals.joblib.numpy_pickle_compat.ZNDArrayWrapper',
-]);
-const NUMPY_DTYPE = new Set([
-  'numpy.dtype',
-  'numpy.core.multiarray.dtype',
-  'numpy.core._multiarray_umath.dtype',
-  'numpy._core.multiarray.dtype',
-  'numpy._core._multiarray_umath.dtype',
 ]);
 /** `NumpyArrayWrapper.__init__` parameters, in order (run only when the class itself is called). */
 const WRAPPER_INIT_PARAMS = ['subclass', 'shape', 'order', 'dtype', 'allow_mmap', 'numpy_array_alignment_bytes'];
@@ -415,61 +418,7 @@ function elementCount(shape: Value | undefined): bigint | string {
   return count;
 }
 
-interface DtypeInfo {
-  itemsize: number;
-  hasObject: boolean;
-}
-
-/** Item sizes of the non-flexible typestrs `dtype.__reduce__` writes (64-bit CPython). */
-const FIXED_SIZES: Record<string, number> = {
-  b1: 1, i1: 1, i2: 2, i4: 4, i8: 8, u1: 1, u2: 2, u4: 4, u8: 8,
-  f2: 2, f4: 4, f8: 8, f16: 16, c8: 8, c16: 16, c32: 32,
-  M8: 8, m8: 8, O4: 8, O8: 8,
-};
-
-function dtypeInfo(v: Value | undefined, imports: readonly ImportRecord[]): DtypeInfo | string {
-  if (v === undefined) return 'no dtype attribute';
-  if (v.k !== 'call') return `dtype is a ${v.k}, not a numpy.dtype(...) call`;
-  const fn = globalName(v.fn, imports);
-  if (fn === undefined || !NUMPY_DTYPE.has(fn)) return `dtype is made by ${fn ?? 'a computed callable'}, not numpy.dtype`;
-  return dtypeFromCall(v);
-}
-
-function dtypeFromCall(v: CallValue): DtypeInfo | string {
-  if (v.kwargs !== undefined) return 'numpy.dtype called with keyword arguments';
-  if (v.args.k !== 'tuple' || v.args.items.length < 1 || v.args.items.length > 3) return 'numpy.dtype arguments are not (typestr, align, copy)';
-  const typestr = v.args.items[0]!;
-  if (typestr.k !== 'str') return `dtype built from a ${typestr.k}, not a type string`;
-  const m = /^[<>|=]?([a-zA-Z])(\d*)$/.exec(typestr.v);
-  if (!m) return `dtype ${JSON.stringify(typestr.v)} is not a type string we size`;
-  const kind = m[1]!;
-  const digits = m[2]!;
-  const flexible = kind === 'S' || kind === 'U' || kind === 'V';
-  let itemsize: number;
-  if (flexible) {
-    if (digits === '') return `dtype ${JSON.stringify(typestr.v)} has no size`;
-    itemsize = Number(digits) * (kind === 'U' ? 4 : 1);
-  } else {
-    const fixed = FIXED_SIZES[kind + digits];
-    if (fixed === undefined) return `dtype ${JSON.stringify(typestr.v)} is not one we can size`;
-    itemsize = fixed;
-  }
-  let hasObject = kind === 'O';
-  const state = v.state;
-  if (state !== undefined) {
-    if (state.k !== 'tuple' || state.omitted !== 0) return 'dtype state is not a tuple';
-    const [version, , , , , elsize, , flags] = state.items;
-    const v = version?.k === 'int' ? Number(version.v) : undefined;
-    const versionOk = (v === 3 && state.items.length === 8) || (v === 4 && state.items.length === 9);
-    if (!versionOk) return 'dtype state is not the version 3/4 form numpy writes';
-    if (flags?.k !== 'int') return 'dtype state flags are not an int';
-    hasObject = (BigInt(flags.v) & 1n) === 1n;
-    if (flexible) {
-      if (elsize?.k !== 'int') return 'dtype state elsize is not an int';
-      const size = BigInt(elsize.v);
-      if (size < 0n || size > BigInt(Number.MAX_SAFE_INTEGER)) return `dtype state elsize ${size} is out of range`;
-      itemsize = Number(size);
-    }
-  }
-  return { itemsize, hasObject };
+/** Size and object-ness of the wrapper's dtype, its (BUILD) state checked as NumPy would hold it. */
+function dtypeInfo(v: Value | undefined, imports: readonly ImportRecord[]): { itemsize: number; hasObject: boolean } | string {
+  return dtypeLayout(v, imports);
 }

@@ -12,7 +12,7 @@
 import type { ByteSource } from '../io/byte-source.js';
 import { analyzePickleStream } from '../pickle/index.js';
 import type { PickleStreamAnalysis } from '../pickle/types.js';
-import { scanPickle, type Place, type ScanContext } from './context.js';
+import { analyzeWithDtypeCheck, scanPickle, type Place, type ScanContext } from './context.js';
 import { joblibReader, mergeReadings } from './joblib.js';
 import type { ContainerFormat } from './types.js';
 
@@ -32,7 +32,7 @@ export function scanRawPickle(
     // Not through ctx.machine: that seam sees one call per reported stream (explain pairs
     // them up by order). Same limits (the machine ignores the container ones); no effects:
     // explain shows joblib's reading, the merged findings name the plain one.
-    const plain = analyzePickleStream(source, { limits: ctx.limits });
+    const plain = analyzeWithDtypeCheck(analyzePickleStream, source, { limits: ctx.limits });
     analysis = mergeReadings(analysis, plain, { source, divergedAt });
     if (stream) stream.analysis = analysis;
   }

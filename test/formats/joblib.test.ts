@@ -82,7 +82,7 @@ interface WrapperSpec {
   shape: Array<number | bigint> | 'float';
   typestr: string;
   /** The dtype's BUILD state; undefined writes none. */
-  dtypeState?: { elsize: number; flags: number; version?: 3 | 4 };
+  dtypeState?: { elsize: number; flags: number; version?: 3 | 4; alignment?: number };
   /** numpy_array_alignment_bytes: a number, null (None) or absent. */
   alignment?: number | null;
   make?: 'newobj' | 'reconstructor';
@@ -106,7 +106,7 @@ function writeWrapper(w: PickleWriter, spec: WrapperSpec): PickleWriter {
     x.shortBinUnicode('dtype').global('numpy', 'dtype').shortBinUnicode(spec.typestr).newFalse().newTrue().tuple3().reduce();
     if (spec.dtypeState) {
       const s = spec.dtypeState;
-      x.mark().binint1(s.version ?? 3).shortBinUnicode('|').none().none().none().binint(s.elsize).binint(-1).binint1(s.flags);
+      x.mark().binint1(s.version ?? 3).shortBinUnicode('|').none().none().none().binint(s.elsize).binint(s.alignment ?? -1).binint1(s.flags);
       if (s.version === 4) x.none();
       x.tuple().build();
     }
@@ -167,11 +167,8 @@ describe('crafted joblib streams', () => {
   it('shape () is one element; flexible dtypes take their itemsize from the state', () => {
     const cases: Array<[WrapperSpec, number]> = [
       [{ shape: [], typestr: 'f8' }, 8],
-      [{ shape: [3], typestr: 'V56', dtypeState: { elsize: 56, flags: 16 } }, 168],
-      [{ shape: [2], typestr: 'U5', dtypeState: { elsize: 20, flags: 8 } }, 40],
-      [{ shape: [2], typestr: 'U5', dtypeState: { elsize: 7, flags: 8 } }, 14], // numpy trusts elsize
-      [{ shape: [2], typestr: 'f8', dtypeState: { elsize: 100, flags: 0 } }, 16], // ...but not for fixed kinds
-      [{ shape: [2], typestr: 'O8', dtypeState: { elsize: -1, flags: 0 } }, 16], // hasobject comes from flags
+      [{ shape: [3], typestr: 'V56', dtypeState: { elsize: 56, flags: 0, alignment: 1 } }, 168],
+      [{ shape: [2], typestr: 'U5', dtypeState: { elsize: 20, flags: 8, alignment: 4 } }, 40],
       [{ shape: [5], typestr: 'M8', dtypeState: { elsize: -1, flags: 0, version: 4 } }, 40],
       [{ shape: [0, 7], typestr: 'i4' }, 0],
     ];
@@ -189,7 +186,6 @@ describe('crafted joblib streams', () => {
     for (const spec of [
       { shape: [1], typestr: 'O8', dtypeState: { elsize: -1, flags: 63 } },
       { shape: [1], typestr: 'O8' }, // no state: object by its typestr
-      { shape: [1], typestr: 'V16', dtypeState: { elsize: 16, flags: 1 } }, // structured with an object field
     ] as WrapperSpec[]) {
       const { bytes, dataAt } = joblibStream(spec, [...nested]);
       const { analysis, answers } = analyzeRecording(bytes);
@@ -227,7 +223,13 @@ describe('crafted joblib streams', () => {
     const bad: Array<[WrapperSpec, RegExp]> = [
       [{ shape: [2], typestr: 'f3' }, /not one we can size/],
       [{ shape: [2], typestr: 'x8' }, /not one we can size/],
-      [{ shape: [2], typestr: 'S0', dtypeState: { elsize: 0, flags: 0 } }, /itemsize is 0/],
+      [{ shape: [2], typestr: 'S0', dtypeState: { elsize: 0, flags: 0, alignment: 1 } }, /itemsize is 0/],
+      // NumPy takes these from the state; the state must agree with the type (numpy-dtype.ts)
+      [{ shape: [2], typestr: 'U5', dtypeState: { elsize: 7, flags: 8, alignment: 4 } }, /out of range/],
+      [{ shape: [2], typestr: 'f8', dtypeState: { elsize: 100, flags: 0 } }, /elsize 100, NumPy writes -1/],
+      [{ shape: [2], typestr: 'O8', dtypeState: { elsize: -1, flags: 0 } }, /hasobject lies/],
+      [{ shape: [1], typestr: 'f8', dtypeState: { elsize: -1, flags: 1 } }, /hasobject lies/],
+      [{ shape: [1], typestr: 'V16', dtypeState: { elsize: 16, flags: 1, alignment: 1 } }, /hasobject lies/],
       [{ shape: [2], typestr: 'V8', dtypeState: { elsize: -1, flags: 0 } }, /out of range/],
       [{ shape: 'float', typestr: 'f8' }, /not an int/],
       [{ shape: [-1], typestr: 'f8' }, /negative/],
