@@ -95,3 +95,15 @@ print(json.dumps(out))
     ]);
   });
 });
+
+describe('the JSON schema agrees', () => {
+  it('rejects an allow glob over __main__, accepts exact entries and deny globs', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { default: Ajv } = await import('ajv');
+    const schema = JSON.parse(readFileSync(new URL('../../schema/policy.schema.json', import.meta.url), 'utf8')) as object;
+    const validate = new Ajv.default({ allErrors: true }).compile(schema);
+    assert.equal(validate({ version: 1, allow: ['__main__.*'] }), false);
+    assert.equal(validate({ version: 1, allow: [{ name: '__mp_main__.**', why: 'x' }] }), false);
+    assert.equal(validate({ version: 1, allow: ['__main__.TinyNet', 'mylab.**'], deny: ['__main__.*'] }), true);
+  });
+});
