@@ -71,7 +71,6 @@ interface PickleState {
   memoMap: Map<number, Value>;
   memoCount: number;
   proto: number;
-  frameEnd: number;
   importRan: boolean;
   info: PickleInfo;
 }
@@ -85,7 +84,6 @@ function freshState(index: number, start: number): PickleState {
     memoMap: new Map(),
     memoCount: 0,
     proto: 0,
-    frameEnd: -1,
     importRan: false,
     info: { index, start, end: start, protocol: 0, opcodes: 0, complete: false },
   };
@@ -170,6 +168,8 @@ export class PickleMachine {
   /** Runs one pickle starting at `at` with a fresh memo; false when it failed (finding recorded). */
   private runOne(at: number): boolean {
     this.r.pos = at;
+    this.r.frameEnd = -1;
+    this.r.crossed = -1;
     this.s = freshState(this.pickles.length, at);
     this.pickles.push(this.s.info);
     try {
@@ -177,6 +177,8 @@ export class PickleMachine {
       return true;
     } catch (err) {
       this.s.info.end = this.opStart;
+      // The failing opcode crossed a frame end: the C Unpickler read it differently.
+      if (this.r.crossed >= 0) this.frameCrossed();
       if (err instanceof AlreadyReported) return false;
       // op is -1 when the bytes ended where an opcode should start.
       const opcode = this.op >= 0 ? opcodeName(this.op) : undefined;
@@ -335,14 +337,18 @@ export class PickleMachine {
         return;
       }
       this.step(op);
-      if (s.frameEnd >= 0 && op !== OP.FRAME) {
-        if (start >= s.frameEnd) s.frameEnd = -1;
-        else if (r.pos > s.frameEnd) {
-          this.flag('frame-violation', `${opcodeName(op)} at offset ${start} crosses the end of its frame at offset ${s.frameEnd} (the C and Python unpicklers read this differently)`);
-          s.frameEnd = -1;
-        }
-      }
+      if (r.crossed >= 0) this.frameCrossed();
     }
+  }
+
+  /** Reports the frame end the current opcode's reads crossed (`Reader.crossed`). */
+  private frameCrossed(): void {
+    const end = this.r.crossed;
+    this.r.crossed = -1;
+    this.flag(
+      'frame-violation',
+      `${opcodeName(this.op)} at offset ${this.opStart} crosses the end of its frame at offset ${end}: read as the C unpickler reads a file (the frame's unread rest dropped); pickle.loads reads on linearly and the pure-Python unpickler fails`,
+    );
   }
 
   private stop(): void {
@@ -351,12 +357,14 @@ export class PickleMachine {
     this.noteValue(result);
     s.info.complete = true;
     s.info.end = this.r.pos;
-    if (s.frameEnd > this.r.pos) {
-      this.flag('frame-violation', `STOP at offset ${this.opStart} inside a frame that ends at offset ${s.frameEnd}: pickle.loads stops here, pickle.load(file) has read the whole frame`);
+    const frameEnd = this.r.frameEnd;
+    if (frameEnd > this.r.pos) {
+      this.flag('frame-violation', `STOP at offset ${this.opStart} inside a frame that ends at offset ${frameEnd}: pickle.loads stops here, pickle.load(file) has read the whole frame`);
       // Reading from a file (what loaders do) both unpicklers have consumed the whole frame,
       // so the next pickle of the stream starts after it.
-      this.r.pos = s.frameEnd;
+      this.r.pos = frameEnd;
     }
+    this.r.frameEnd = -1;
     this.effects?.push({ k: 'result', pickleIndex: s.info.index, value: result });
   }
 
@@ -688,7 +696,7 @@ export class PickleMachine {
 
   private bytesPayload(n: number, mutable: boolean): Value {
     const r = this.r;
-    r.checkLength(n, mutable ? 'BYTEARRAY8' : 'BINBYTES');
+    r.checkLength(n, mutable ? 'BYTEARRAY8' : 'BINBYTES', true);
     const offset = r.pos;
     r.skip(n);
     return { k: 'bytes', offset, length: n, mutable };
@@ -771,14 +779,19 @@ export class PickleMachine {
 
   private frame(): void {
     const r = this.r;
-    const s = this.s;
-    if (s.frameEnd >= 0 && this.opStart < s.frameEnd) {
-      this.flag('frame-violation', `FRAME at offset ${this.opStart} starts before the current frame ends at offset ${s.frameEnd} (the C and Python unpicklers read this differently)`);
-    }
     const n = r.u64();
     if (n === Infinity) throw malformed("FRAME length exceeds system's maximum");
+    const open = r.frameEnd;
+    if (open > r.pos) {
+      // C: a frame that fits in the current one is read from its buffer, which still ends
+      // where the current frame does; one that does not fit drops the current frame's rest.
+      this.flag('frame-violation', `FRAME at offset ${this.opStart} starts before the current frame ends at offset ${open} (the C and Python unpicklers read this differently)`);
+      if (r.pos + n <= open) return;
+      r.pos = open;
+      r.frameEnd = -1;
+    }
     r.checkLength(n, 'FRAME');
-    s.frameEnd = r.pos + n;
+    r.openFrame(r.pos + n);
   }
 
   // ---------------------------------------------------------------- imports by opcode
@@ -951,11 +964,11 @@ export class PickleMachine {
     const r = this.r;
     const s = this.s;
     // A frame that ends exactly here is used up: bytes the hook skips are outside it.
-    if (s.frameEnd >= 0 && r.pos >= s.frameEnd) s.frameEnd = -1;
+    if (r.frameEnd >= 0 && r.pos >= r.frameEnd) r.frameEnd = -1;
     let answer: ReturnType<AfterBuildHook>;
     try {
       const ctx: Parameters<AfterBuildHook>[0] = { target, state, imports: this.imports, source: this.source, offset: r.pos };
-      if (s.frameEnd > r.pos) ctx.frameEnd = s.frameEnd;
+      if (r.frameEnd > r.pos) ctx.frameEnd = r.frameEnd;
       answer = this.afterBuild!(ctx);
     } catch (err) {
       throw malformed(`format reader failed after BUILD: ${err instanceof Error ? err.message : String(err)}`);
@@ -969,6 +982,11 @@ export class PickleMachine {
         throw malformed(`format reader asked to resume at offset ${answer.resume}, outside [${r.pos}, ${r.size}]`);
       }
       r.pos = answer.resume;
+      // The format read the skipped bytes from the file itself, past the frame's end.
+      if (r.frameEnd >= 0 && r.pos > r.frameEnd) {
+        r.crossed = r.frameEnd;
+        r.frameEnd = -1;
+      }
       return;
     }
     this.nestedPickle(answer.nestedPickleAt);
@@ -985,6 +1003,7 @@ export class PickleMachine {
       throw limitHit('maxPicklesPerStream', `more than ${this.limits.maxPicklesPerStream} pickles in one stream (maxPicklesPerStream)`);
     }
     const outer = this.s;
+    const outerFrameEnd = r.frameEnd;
     const outerStart = this.opStart;
     const outerOp = this.op;
     this.nestedDepth++;
@@ -993,6 +1012,10 @@ export class PickleMachine {
     this.s = outer;
     this.opStart = outerStart;
     this.op = outerOp;
+    // Back in the outer frame, unless the nested pickle ran past its end.
+    r.frameEnd = -1;
+    if (outerFrameEnd > r.pos) r.openFrame(outerFrameEnd);
+    else if (outerFrameEnd >= 0 && r.pos > outerFrameEnd) r.crossed = outerFrameEnd;
     // The nested failure is already reported; stop the outer pickle without a second finding.
     if (!ok) throw new AlreadyReported();
   }

@@ -3,6 +3,15 @@
  * the source addressable and refills it when an opcode needs bytes past its end, so a
  * multi-GB file is walked with one small buffer. Payloads (BINBYTES8 ...) are skipped
  * by moving the cursor, never read.
+ *
+ * Frames: while a FRAME is open the reader reads as CPython's C Unpickler does from a
+ * file object without `peek` (io.BytesIO, which torch.load uses for a zip's data.pkl): the
+ * frame is its buffer, and a read that does not fit in what is left of it (a fixed-size
+ * argument, a counted string, a text line without its newline) DROPS the frame's unread
+ * rest and reads from the bytes after the frame. Only bytes payloads (BINBYTES...,
+ * BYTEARRAY8: C `_Unpickler_ReadInto`) run on across the end. `pickle.loads` and files
+ * with `peek` read linearly instead; either way the crossing is recorded (`crossed`) and
+ * the machine reports it as a frame violation, which blocks.
  */
 import type { ByteSource } from '../io/byte-source.js';
 import type { LimitName } from '../findings.js';
@@ -42,6 +51,10 @@ export class Reader {
   /** Absolute cursor. */
   pos: number;
   readonly size: number;
+  /** End of the open FRAME, or -1. While it is open the window never extends past it. */
+  frameEnd = -1;
+  /** The frame end the last reads crossed, or -1; the machine reads and clears it. */
+  crossed = -1;
 
   constructor(
     readonly source: ByteSource,
@@ -65,9 +78,44 @@ export class Reader {
     return this.refill(n);
   }
 
+  /** Opens a frame ending at `end` (absolute); the window is cut there. */
+  openFrame(end: number): void {
+    this.frameEnd = end;
+    if (this.bufEnd > end) this.bufEnd = Math.max(end, this.bufStart);
+  }
+
+  /**
+   * A C `_Unpickler_Read` of `n` bytes starts at `pos`: if it does not fit in the open
+   * frame, the frame's unread rest is dropped and the read starts at the frame's end.
+   */
+  private frameRead(n: number): void {
+    const end = this.frameEnd;
+    if (end < 0) return;
+    if (this.pos >= end) this.frameEnd = -1;
+    else if (this.pos + n > end) {
+      this.crossed = end;
+      this.frameEnd = -1;
+      this.pos = end;
+    }
+  }
+
+  /** A C `_Unpickler_ReadInto` of `n` bytes (bytes payloads): runs on across the frame end. */
+  private frameReadInto(n: number): void {
+    const end = this.frameEnd;
+    if (end < 0) return;
+    if (this.pos >= end) this.frameEnd = -1;
+    else if (this.pos + n > end) {
+      this.crossed = end;
+      this.frameEnd = -1;
+    }
+  }
+
   private refill(n: number): number {
+    this.frameRead(n);
+    if (this.pos + n <= this.bufEnd && this.pos >= this.bufStart) return this.pos - this.bufStart;
     if (this.pos + n > this.size) throw truncated(`${n} bytes needed at offset ${this.pos}, ${this.size - this.pos} left`);
-    const buf = this.source.read(this.pos, Math.max(n, READ_WINDOW));
+    const want = Math.max(n, READ_WINDOW);
+    const buf = this.source.read(this.pos, this.frameEnd >= 0 ? Math.min(want, this.frameEnd - this.pos) : want);
     if (buf.length < n) throw truncated(`source returned ${buf.length} of ${n} bytes at offset ${this.pos}`);
     this.buf = buf;
     this.bufStart = this.pos;
@@ -101,8 +149,12 @@ export class Reader {
 
   /** Unsigned 64-bit little-endian; values past 2^53 come back as Infinity (they exceed any source). */
   u64(): number {
-    const lo = this.u32();
-    const hi = this.u32();
+    // One 8-byte read, as CPython makes it (two 4-byte reads would cross a frame differently).
+    const i = this.ensure(8);
+    this.pos += 8;
+    const b = this.buf;
+    const lo = (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24)) >>> 0;
+    const hi = (b[i + 4]! | (b[i + 5]! << 8) | (b[i + 6]! << 16) | (b[i + 7]! << 24)) >>> 0;
     return hi >= 0x200000 ? Infinity : hi * 0x100000000 + lo;
   }
 
@@ -114,11 +166,17 @@ export class Reader {
     return view.getFloat64(0, false);
   }
 
-  /** Checks a declared payload length against the limit and the bytes left. */
-  checkLength(n: number, what: string): void {
+  /**
+   * Checks a declared payload length against the limit and the bytes left, after
+   * applying the frame rule for a read of `n` bytes (`into`: a bytes payload, which runs
+   * on across a frame end; otherwise the frame's rest is dropped).
+   */
+  checkLength(n: number, what: string, into = false): void {
     if (n > this.maxDeclaredLength) {
       throw new PickleReadError('limit', `${what} declares ${n} bytes, above maxDeclaredLength (${this.maxDeclaredLength})`, 'maxDeclaredLength');
     }
+    if (into) this.frameReadInto(n);
+    else this.frameRead(n);
     if (n > this.size - this.pos) throw truncated(`${what} declares ${n} bytes, only ${this.size - this.pos} left`);
   }
 
@@ -130,12 +188,32 @@ export class Reader {
   /**
    * Reads a text line ending in `\n`. Returns the index in `buf` of its first byte and
    * its length without the newline; `pos` moves past the newline. No newline before
-   * the end of the source is a truncation (CPython's "pickle data was truncated").
+   * the end of the source is a truncation (CPython's "pickle data was truncated"). A
+   * line without its newline in the open frame drops the frame's rest (C `readline`
+   * then reads from the file, which stands at the frame's end).
    */
   line(): number {
+    if (this.frameEnd >= 0) {
+      if (this.pos >= this.frameEnd) this.frameEnd = -1;
+      else {
+        const i = this.findLine(this.frameEnd);
+        if (i >= 0) return i;
+        this.crossed = this.frameEnd;
+        this.pos = this.frameEnd;
+        this.frameEnd = -1;
+      }
+    }
+    const i = this.findLine(this.size);
+    if (i < 0) throw truncated(`no end of line after offset ${this.pos}`);
+    return i;
+  }
+
+  /** Looks for a line ending before `limit`; -1 (pos unchanged) when there is none. */
+  private findLine(limit: number): number {
     let want = 256;
     for (;;) {
-      const avail = Math.min(this.size - this.pos, Math.max(want, this.bufEnd - this.pos));
+      const avail = Math.min(limit - this.pos, Math.max(want, this.bufEnd - this.pos));
+      if (avail <= 0) return -1;
       const i = this.ensure(avail);
       const b = this.buf;
       const stop = i + avail;
@@ -147,7 +225,7 @@ export class Reader {
           return i;
         }
       }
-      if (this.pos + avail >= this.size) throw truncated(`no end of line after offset ${this.pos}`);
+      if (this.pos + avail >= limit) return -1;
       if (avail >= MAX_LINE || avail >= this.maxDeclaredLength) this.lineTooLong();
       want = avail * 4;
     }

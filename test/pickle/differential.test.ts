@@ -41,7 +41,7 @@ function stopped(a: PickleStreamAnalysis): boolean {
     a.findings.some((f) => f.code === 'dynamic-global') && a.pickles.some((p) => !p.complete);
 }
 
-let framesBlocked = 0;
+let framesCompared = 0;
 
 function compare(label: string, streams: Uint8Array[]): number {
   const expected = oracle(streams);
@@ -51,14 +51,17 @@ function compare(label: string, streams: Uint8Array[]): number {
     const a = scan(bytes);
     const exp = expected[i]!;
     const where = `${label} #${i} (${Buffer.from(bytes).toString('hex')})`;
-    const crossing = a.findings.find((f) => f.code === 'frame-violation' && f.opcode !== 'STOP' && f.opcode !== 'FRAME');
+    // An opcode crossing a frame end is read as the oracle's C Unpickler on io.BytesIO
+    // reads it (the frame's unread rest dropped), so CPython's imports must be ours too.
+    // What follows the crossing is garbage the generator did not shape: runtime errors
+    // the symbolic machine does not model (APPEND onto an int, a MemoryError from a huge
+    // memo index) may stop CPython earlier, so there its imports need only be a prefix
+    // of ours (we report more, never less) and stop/continue is not compared.
+    const crossing = a.findings.some((f) => f.code === 'frame-violation' && f.opcode !== 'STOP' && f.opcode !== 'FRAME');
     if (crossing) {
-      // An opcode crossing a frame end is read three ways (pickle.loads, the C Unpickler on
-      // a file, the Python one). We block it rather than pick one: the imports before it
-      // must still agree.
-      const before = a.imports.filter((imp) => imp.origin === 'import' && imp.offset < crossing.offset!).map((imp) => [imp.written.module, imp.written.name]);
-      assert.deepEqual(exp.imports.slice(0, before.length), before, `imports before the frame violation differ for ${where}`);
-      framesBlocked++;
+      const got = ours(a);
+      assert.deepEqual(exp.error ? got.slice(0, exp.imports.length) : got, exp.imports, `imports differ after a frame crossing for ${where}; CPython error: ${exp.error}`);
+      framesCompared++;
       return;
     }
     assert.deepEqual(ours(a), exp.imports, `imports differ for ${where}; CPython error: ${exp.error}`);
@@ -81,7 +84,7 @@ describe('differential against CPython', () => {
     let errors = 0;
     for (let start = 0; start < cases.length; start += 1000) errors += compare('random seed', cases.slice(start, start + 1000));
     const imports = cases.reduce((n, b) => n + ours(scan(b)).length, 0);
-    console.log(`differential: ${cases.length} random streams compared, ${imports} imports, ${errors} where CPython raised, ${framesBlocked} frame-crossing streams checked up to the crossing`);
+    console.log(`differential: ${cases.length} random streams compared, ${imports} imports, ${errors} where CPython raised, ${framesCompared} with an opcode crossing a frame end`);
     assert.ok(errors > RANDOM_CASES / 20, 'the generator exercises error paths');
     assert.ok(imports > RANDOM_CASES, 'the generator exercises imports');
   });

@@ -193,12 +193,10 @@ describe('frames', () => {
     assert.deepEqual(codes(scan(w)), []);
   });
 
-  it('an opcode crossing the frame end is frame-violation (scanning continues)', () => {
-    const w = pw().proto(4);
-    const at = w.here();
-    w.binint(7);
-    w.frameFrom(at, -2);
-    const crossAt = at + 9;
+  it('an opcode crossing the frame end is frame-violation; it is read as the C unpickler reads a file (scanning continues)', () => {
+    // The frame holds BININT and 2 of its 4 bytes: C drops them and reads 01 00 00 00.
+    const w = pw().proto(4).frame(3).raw([0x4a, 0x07, 0x00]).raw([0x01, 0x00, 0x00, 0x00]);
+    const crossAt = w.here() - 7;
     w.global('os', 'system').stop();
     const a = scan(w);
     assert.deepEqual(codes(a), ['frame-violation']);
@@ -208,7 +206,7 @@ describe('frames', () => {
   });
 
   it('a new FRAME before the current one is used up is frame-violation', () => {
-    const w = pw().proto(4).frame(5).none().frame(2).pop().none().stop();
+    const w = pw().proto(4).frame(12).none().frame(2).pop().none().stop();
     const a = scan(w);
     assert.deepEqual(codes(a), ['frame-violation']);
     assert.equal(a.findings[0]!.opcode, 'FRAME');
