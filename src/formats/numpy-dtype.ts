@@ -199,7 +199,7 @@ class Describer {
     const flag = intOf(flags);
     if (size === undefined || align === undefined || flag === undefined) return 'elsize, alignment or flags is not an int';
     if (flag < -128n || flag > 127n) return `flags ${flag} do not fit the signed char NumPy keeps`;
-    const meta = checkMetadata(type, metadata);
+    const meta = checkMetadata(type, metadata, this.imports);
     if (meta) return meta;
     const got = { size, align, flags: Number(flag) & 0xff };
     if (type.fixed) {
@@ -353,17 +353,27 @@ function objectOverlap(ranges: Array<{ start: bigint; end: bigint; hasObject: bo
 }
 
 /** Version 4 metadata: `(dict, (unit, num, den, events))` for datetimes, else a dict; plain data only. */
-function checkMetadata(type: TypeStr, metadata: Value | undefined): string | undefined {
+function checkMetadata(type: TypeStr, metadata: Value | undefined, imports: readonly ImportRecord[]): string | undefined {
   if (metadata === undefined || metadata.k === 'none') return undefined;
   if (type.kind === 'M' || type.kind === 'm') {
     if (metadata.k !== 'tuple' || metadata.items.length !== 2) return 'datetime metadata is not (metadata, c_metadata)';
-    return plainData(metadata) ? undefined : 'datetime metadata holds more than plain data';
+    return plainData(metadata, imports) ? undefined : 'datetime metadata holds more than plain data';
   }
   if (metadata.k !== 'dict') return `metadata is a ${metadata.k}, not a dict`;
-  return plainData(metadata) ? undefined : 'metadata holds more than plain data';
+  return plainData(metadata, imports) ? undefined : 'metadata holds more than plain data';
 }
 
-function plainData(v: Value, depth = 0): boolean {
+/**
+ * `_codecs.encode('<text>', 'latin1')`: how protocols 0-2 write a bytes object (the datetime
+ * unit in a dtype's metadata). Its arguments are constant strings, so it can use nothing.
+ */
+function isBytesCall(v: Value, imports: readonly ImportRecord[]): boolean {
+  if (v.k !== 'call' || v.kwargs !== undefined || v.via !== 'REDUCE') return false;
+  if (globalName(v.fn, imports) !== '_codecs.encode') return false;
+  return v.args.k === 'tuple' && v.args.omitted === 0 && v.args.items.length === 2 && v.args.items.every((a) => a.k === 'str');
+}
+
+function plainData(v: Value, imports: readonly ImportRecord[], depth = 0): boolean {
   if (depth > MAX_DTYPE_DEPTH) return false;
   switch (v.k) {
     case 'none':
@@ -375,9 +385,11 @@ function plainData(v: Value, depth = 0): boolean {
       return true;
     case 'tuple':
     case 'list':
-      return v.omitted === 0 && v.items.every((x) => plainData(x, depth + 1));
+      return v.omitted === 0 && v.items.every((x) => plainData(x, imports, depth + 1));
     case 'dict':
-      return v.omitted === 0 && v.entries.every(([a, b]) => plainData(a, depth + 1) && plainData(b, depth + 1));
+      return v.omitted === 0 && v.entries.every(([a, b]) => plainData(a, imports, depth + 1) && plainData(b, imports, depth + 1));
+    case 'call':
+      return isBytesCall(v, imports);
     default:
       return false;
   }
@@ -404,7 +416,11 @@ const CALL_OPS = new Set(['REDUCE', 'NEWOBJ', 'NEWOBJ_EX', 'INST', 'OBJ']);
 /** Values walked per state (the graph is shared, each node once): a bound on the work. */
 const MAX_STATE_NODES = 1_000_000;
 
-/** Offsets of the `numpy.dtype` calls reachable from `v` (a state), and whether `self` is among them. */
+/**
+ * Offsets of the calls reachable from `v` (a state) that may run inside its window: `numpy.dtype`
+ * sub-dtypes and protocol-2 bytes; any other call or opaque value is named in `other`.
+ * `selfSeen`: the dtype being built is among them (a cycle).
+ */
 function dtypeCallsIn(v: Value, imports: readonly ImportRecord[], self: Value): { offsets: Set<number>; selfSeen: boolean; other?: string } {
   const offsets = new Set<number>();
   const seen = new Set<Value>();
@@ -435,7 +451,8 @@ function dtypeCallsIn(v: Value, imports: readonly ImportRecord[], self: Value): 
         if (isNumpyDtypeCall(x, imports)) {
           offsets.add(x.offset);
           if (x.state) walk(x.state);
-        } else other ??= `made by ${globalName(x.fn, imports) ?? 'a computed callable'}`;
+        } else if (isBytesCall(x, imports)) offsets.add(x.offset);
+        else other ??= `made by ${globalName(x.fn, imports) ?? 'a computed callable'}`;
         return;
       case 'global':
       case 'persid':
