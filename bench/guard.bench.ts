@@ -25,7 +25,7 @@ function median(xs: number[]): number {
  * machine wall time mostly measures the other tenants. `wall` measures wall time instead,
  * for work done in a child process (spawnSync).
  */
-async function sideBySide(rounds: number, n: number, op: () => unknown | Promise<unknown>, policy: string, wall = false) {
+async function sideBySide(rounds: number, n: number, op: () => unknown | Promise<unknown>, policy: string, wall = false, warm = true) {
   const now = () => {
     if (wall) return performance.now() * 1000;
     const c = process.cpuUsage();
@@ -37,7 +37,9 @@ async function sideBySide(rounds: number, n: number, op: () => unknown | Promise
     for (const on of r % 2 === 0 ? [false, true] : [true, false]) {
       if (on) install({ policy, children: false });
       else uninstall();
-      await op(); // warm up: the first guarded read of a model scans it, later ones use the cache
+      // Warm up: the first guarded read of a model scans it, later ones use the cache. Without
+      // it (warm = false) every round starts from a freshly installed policy: first reads.
+      if (warm) await op();
       const t0 = now();
       for (let i = 0; i < n; i++) await op();
       const per = (now() - t0) / n;
@@ -50,8 +52,9 @@ async function sideBySide(rounds: number, n: number, op: () => unknown | Promise
 
 function line(name: string, m: { plain: number; guarded: number }): void {
   const ratio = m.guarded / m.plain;
+  const sign = ratio >= 1 ? '+' : '';
   console.log(
-    `${name.padEnd(48)} no guard ${m.plain.toFixed(1).padStart(8)} µs   guard ${m.guarded.toFixed(1).padStart(8)} µs   ratio ${ratio.toFixed(3)} (${((ratio - 1) * 100).toFixed(1)}%)`,
+    `${name.padEnd(52)} ratio ${ratio.toFixed(3)} (${sign}${((ratio - 1) * 100).toFixed(1)}%)   no guard ${m.plain.toFixed(1).padStart(8)} µs   guard ${m.guarded.toFixed(1).padStart(8)} µs`,
   );
 }
 
@@ -72,6 +75,10 @@ function moduleTree(dir: string, width: number): string {
   return join(dir, 'root.js');
 }
 
+function perFile(count: number, m: { plain: number; guarded: number }) {
+  return { plain: m.plain / count, guarded: m.guarded / count };
+}
+
 export default async function (ctx: BenchContext): Promise<void> {
   const dir = join(ctx.dataDir, 'guard');
   fs.mkdirSync(dir, { recursive: true });
@@ -83,11 +90,27 @@ export default async function (ctx: BenchContext): Promise<void> {
   const rounds = ctx.quick ? 6 : 20;
   const n = ctx.quick ? 500 : 3000;
 
-  console.log(`small file ${fs.statSync(small).size} B; model ${model.slice(ROOT.length)} ${fs.statSync(model).size} B; ${rounds} alternating rounds`);
+  console.log(`small file ${fs.statSync(small).size} B; model ${model.slice(ROOT.length)} ${fs.statSync(model).size} B; ${rounds} alternating rounds${ctx.quick ? ' (BENCH_QUICK: smoke run, noisy)' : ''}`);
+  console.log('ratio = guard / no guard, medians of per-op CPU time (target for small non-model reads: <= 1.030)');
   line('readFileSync(small, "utf8")', await sideBySide(rounds, n, () => fs.readFileSync(small, 'utf8'), policy));
   line('readFileSync(small) Buffer', await sideBySide(rounds, n, () => fs.readFileSync(small), policy));
   line('readFile(small) callback', await sideBySide(rounds, n / 5, () => new Promise((res, rej) => fs.readFile(small, (e, b) => (e ? rej(e) : res(b)))), policy));
   line('promises.readFile(small)', await sideBySide(rounds, n / 5, () => fs.promises.readFile(small), policy));
+
+  // First reads: the name decision is made once per path per installed policy, so these
+  // rounds read paths the freshly installed policy has not seen (no warm-up read).
+  const many = Array.from({ length: ctx.quick ? 50 : 200 }, (_, i) => join(dir, 'many', `file${i}.json`));
+  fs.mkdirSync(join(dir, 'many'), { recursive: true });
+  for (const f of many) fs.writeFileSync(f, '{"a": 1}\n');
+  line(`readFileSync first read of ${many.length} new paths (per file)`, perFile(many.length, await sideBySide(rounds, 1, () => {
+    for (const f of many) fs.readFileSync(f, 'utf8');
+  }, policy, false, false)));
+
+  // A symlinked name is judged by its current target on every read (not remembered).
+  const link = join(dir, 'linked-config.json');
+  fs.rmSync(link, { force: true });
+  fs.symlinkSync(small, link);
+  line('readFileSync(symlink to small) Buffer', await sideBySide(rounds, n / 5, () => fs.readFileSync(link), policy));
 
   const tree = moduleTree(join(dir, 'tree'), ctx.quick ? 5 : 10);
   const req = createRequire(tree);

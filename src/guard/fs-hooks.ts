@@ -11,6 +11,8 @@ import { checkFd, checkPath, checkReturnedBytes, readWithIdentity, statIdentity,
 import { pathArg, isReadOpen } from './paths.js';
 import { replaceProperty, type AnyFunction } from './patch.js';
 import { activeConfig, asGuard, guardState, type GuardConfig } from './state.js';
+
+const state = guardState();
 import { mayStartModel } from './sniff.js';
 import { isArtifactByName } from './which-files.js';
 
@@ -53,7 +55,8 @@ function textNeedsBytes(text: unknown): boolean {
 }
 
 function fastText(config: GuardConfig, abs: string, encoding: Encoding): boolean {
-  return encoding !== null && encoding !== 'invalid' && ASCII_EXACT.has(encoding.toLowerCase()) && !isArtifactByName(config.policy, abs);
+  if (encoding === null || encoding === 'invalid') return false;
+  return (encoding === 'utf8' || ASCII_EXACT.has(encoding.toLowerCase())) && !isArtifactByName(config.policy, abs);
 }
 
 /** Shared prelude of the async readFile wrappers: is the name an artifact, and its identity before reading. */
@@ -74,11 +77,11 @@ function wrapReadFileSync(original: AnyFunction): AnyFunction {
   return function readFileSync(this: unknown, path: unknown, options?: unknown) {
     const config = activeConfig();
     const abs = config ? pathArg(path) : undefined;
+    // Both parameters passed as is (no `arguments`): readFileSync reads no more than two.
+    if (!config || abs === undefined) return original.call(this, path, options);
     const encoding = encodingOf(options);
-    // eslint-disable-next-line prefer-rest-params
-    if (!config || abs === undefined || encoding === 'invalid') return original.apply(this, arguments as never);
+    if (encoding === 'invalid') return original.call(this, path, options);
     // The hot path of every app (require() reads through here): no closures, one state lookup.
-    const state = guardState();
     if (fastText(config, abs, encoding)) {
       let text: string;
       state.busy++;
@@ -172,12 +175,14 @@ function wrapPromisesReadFile(original: AnyFunction): AnyFunction {
 }
 
 function wrapOpenSync(original: AnyFunction): AnyFunction {
-  return function openSync(this: unknown, path: unknown, flags?: unknown) {
+  // Node's own Buffer readFileSync comes through here (with the hooks passing through):
+  // openSync reads three parameters, passed as is, so no `arguments` object is made.
+  return function openSync(this: unknown, path: unknown, flags?: unknown, mode?: unknown) {
     const config = activeConfig();
-    const abs = config ? pathArg(path) : undefined;
-    // eslint-disable-next-line prefer-rest-params
-    const fd = original.apply(this, arguments as never) as number;
-    if (!config || abs === undefined || !isReadOpen(flags)) return fd;
+    if (!config) return original.call(this, path, flags, mode);
+    const abs = pathArg(path);
+    const fd = original.call(this, path, flags, mode) as number;
+    if (abs === undefined || !isReadOpen(flags)) return fd;
     try {
       checkFd(config, 'fs.openSync', abs, fd);
     } catch (error) {

@@ -16,6 +16,7 @@ import { patchChildProcess } from './child-hooks.js';
 import { patchFs } from './fs-hooks.js';
 import { guardState, type GuardConfig } from './state.js';
 import { patchWorkers } from './worker-hooks.js';
+import { declareArtifactGlobs } from './which-files.js';
 
 export interface InstallOptions {
   /**
@@ -73,7 +74,9 @@ function toPolicy(options: InstallOptions): Policy {
   }
   if (Array.isArray(policy)) {
     const list = policyFromList(policy as readonly string[]);
-    return withMode({ ...list, isArtifactPath: defaultArtifactMatcher() }, options.mode);
+    const inline = withMode({ ...list, isArtifactPath: defaultArtifactMatcher() }, options.mode);
+    declareArtifactGlobs(inline, DEFAULT_ARTIFACTS.include);
+    return inline;
   }
   const given = policy as Policy;
   if (typeof given.forFile !== 'function' || typeof given.isArtifactPath !== 'function') {

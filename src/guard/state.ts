@@ -32,10 +32,15 @@ export interface GuardState {
 
 const KEY = Symbol.for('pickle-guard.guard');
 
+/** This copy's handle on the shared state: the global object is made once and never replaced. */
+let shared: GuardState | undefined;
+
 export function guardState(): GuardState {
+  if (shared) return shared; // every hooked call comes here: skip the keyed globalThis lookup
   const holder = globalThis as { [KEY]?: GuardState };
   holder[KEY] ??= { config: undefined, restore: [], cache: new VerdictCache(), busy: 0 };
-  return holder[KEY];
+  shared = holder[KEY];
+  return shared;
 }
 
 /** The active config when a hook should act, or undefined when it must pass through. */
