@@ -48,7 +48,7 @@ test('an import on the list is allowed and names the entry that allowed it', () 
 
 test('an import off the list blocks, with member, offset and the line to add', () => {
   const report = buildReport(
-    container('archive/data.pkl', { imports: [imp({ index: 0, module: 'posix', name: 'system', offset: 42, uses: [{ kind: 'call', via: 'REDUCE', offset: 60 }] })] }),
+    container('archive/data.pkl', { imports: [imp({ index: 0, module: 'mylab.models', name: 'TinyNet', offset: 42, uses: [{ kind: 'call', via: 'REDUCE', offset: 60 }] })] }),
     policyFromList([]),
     undefined,
   );
@@ -57,18 +57,23 @@ test('an import off the list blocks, with member, offset and the line to add', (
   assert.equal(finding?.code, 'global-not-allowed');
   assert.equal(finding?.member, 'archive/data.pkl');
   assert.equal(finding?.offset, 42);
-  assert.match(finding?.message ?? '', /- posix\.system/);
+  assert.match(finding?.message ?? '', /- mylab\.models\.TinyNet/);
   assert.deepEqual(report.globals[0]?.uses, ['call:REDUCE']);
 });
 
-test('a dotted name is judged as attribute traversal and gets no suggestion', () => {
-  const report = buildReport(
-    container('', { imports: [imp({ index: 0, module: 'numpy', name: 'os.system' })] }),
-    policyFromList(['numpy.ndarray']),
-    undefined,
-  );
-  assert.equal(report.findings[0]?.code, 'attribute-traversal');
+test('a known-dangerous import is denied and never gets the line to add', () => {
+  const report = buildReport(container('', { imports: [imp({ index: 0, module: 'posix', name: 'system' })] }), policyFromList([]), undefined);
+  assert.equal(report.findings[0]?.code, 'global-denied');
   assert.doesNotMatch(report.findings[0]?.message ?? '', /add to the policy/);
+});
+
+test('a dotted name is judged as attribute traversal: a walk to a dangerous name is denied, a benign walk gets its module:qualname line', () => {
+  const dangerous = buildReport(container('', { imports: [imp({ index: 0, module: 'numpy', name: 'os.system' })] }), policyFromList(['numpy.ndarray']), undefined);
+  assert.equal(dangerous.findings[0]?.code, 'global-denied');
+  assert.doesNotMatch(dangerous.findings[0]?.message ?? '', /add to the policy/);
+  const walk = buildReport(container('', { imports: [imp({ index: 0, module: 'mylab', name: 'models.TinyNet' })] }), policyFromList(['mylab.models.TinyNet']), undefined);
+  assert.equal(walk.findings[0]?.code, 'attribute-traversal');
+  assert.match(walk.findings[0]?.message ?? '', /- mylab:models\.TinyNet/);
 });
 
 test('getattr used only in the constrained form is judged by the derived name', () => {
