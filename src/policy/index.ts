@@ -10,4 +10,5 @@ export { presetNames, PRESET_DIR, DEFAULT_ARTIFACTS } from './resolve.js';
 export { POLICY_VERSION } from './parse.js';
 export { isLoadedPolicy, type LoadedPolicy } from './policy.js';
 export { policyFromList, exactAllowList } from './exact-list.js';
+export { MAIN_NAMESPACES } from './entries.js';
 export type { Policy, AllowList, ImportDecision, PolicyMode } from './types.js';
