@@ -34,7 +34,8 @@ function snapshotPayloads(analysis: PickleStreamAnalysis, source: ByteSource): M
     seen.add(v);
     switch (v.k) {
       case 'bytes':
-        if (v.length <= MAX_LITERAL) out.set(v.offset, source.read(v.offset, v.length).slice());
+        // A copy (not Buffer#slice, a view): the source's window is overwritten by later reads.
+        if (v.length <= MAX_LITERAL) out.set(v.offset, new Uint8Array(source.read(v.offset, v.length)));
         break;
       case 'tuple':
       case 'list':

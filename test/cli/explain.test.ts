@@ -141,3 +141,24 @@ test('explain of a missing file exits 2', () => {
   assert.equal(r.status, 2);
   assert.match(r.stderr, /missing\.pkl: cannot open \(ENOENT\)/);
 });
+
+test('bytes literals are copies: a later window read of the file does not overwrite them', () => {
+  // A stored zip: a.pkl holds b'AAAA...', then 3 MiB of stored padding (more than the file
+  // source's 1 MiB window), then b.pkl holding b'BBBB...'. Reading b.pkl refills the
+  // window that a.pkl's literal was a view of.
+  const zip = join(dir, 'two.zip');
+  const py = spawnSync('python3', ['-c', [
+    'import pickle, sys, zipfile',
+    'with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_STORED) as z:',
+    '    z.writestr("a.pkl", pickle.dumps(b"A" * 64, protocol=4))',
+    '    z.writestr("pad.bin", bytes(3 << 20))',
+    '    z.writestr("b.pkl", pickle.dumps(b"B" * 64, protocol=4))',
+  ].join('\n'), zip], { encoding: 'utf8' });
+  assert.equal(py.status, 0, py.stderr);
+  const r = cli(['explain', zip]);
+  assert.notEqual(r.status, 2, r.stderr);
+  const a = r.stdout.slice(r.stdout.indexOf('== a.pkl'), r.stdout.indexOf('== b.pkl'));
+  const b = r.stdout.slice(r.stdout.indexOf('== b.pkl'));
+  assert.match(a, /result = b'A{64}'/);
+  assert.match(b, /result = b'B{64}'/);
+});
