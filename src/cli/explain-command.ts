@@ -59,6 +59,7 @@ function snapshotPayloads(analysis: PickleStreamAnalysis, source: ByteSource): M
     else if (e.k === 'build') (visit(e.target), visit(e.state));
     else if (e.k === 'setitem') (visit(e.target), visit(e.key), visit(e.value));
     else if (e.k === 'append') (visit(e.target), visit(e.value));
+    else if (e.k === 'persistent-load') (visit(e.pid), visit(e.value));
     else visit(e.value);
   }
   return out;

@@ -2,7 +2,9 @@
  * Renders what a pickle would do when loaded as Python-like code, from the effects the
  * symbolic machine recorded (`recordEffects`): imports, calls assigned to variables,
  * BUILD as `obj.__setstate__(...)` (attribute sets when the target is a bare global),
- * SETITEM as `d[k] = v`, APPEND as `l.append(v)`, and each pickle's result.
+ * SETITEM as `d[k] = v`, APPEND as `l.append(v)`, a persistent id the format's
+ * persistent_load resolves as `_pid0 = persistent_load(...)  # -> value`, and each
+ * pickle's result.
  *
  * It never executes anything; it only prints. Lines carry the byte offsets of the
  * opcodes behind them, so a caller can mark the lines a policy blocks.
@@ -254,6 +256,7 @@ export function decompile(analysis: PickleStreamAnalysis, options: DecompileOpti
   const lastImport = analysis.imports.reduce((m, imp) => Math.max(m, imp.pickleIndex + 1), 0);
   const pickleCount = Math.max(groups.length, analysis.pickles.length, lastImport, analysis.effects ? 0 : 1);
   let nextVar = 0;
+  let nextPid = 0;
   for (let p = 0; p < pickleCount; p++) {
     const info = analysis.pickles[p];
     if (pickleCount > 1 || info) {
@@ -322,6 +325,12 @@ export function decompile(analysis: PickleStreamAnalysis, options: DecompileOpti
           if (!alreadyInLiteral(e) || reasonsAt(e.offset).length > 0) {
             code(`${target(e.target)}.${e.target.k === 'set' ? 'add' : 'append'}(${r.expr(e.value)})`, e.offset);
           }
+          break;
+        case 'persistent-load':
+          // The loader's persistent_load turns the id into this value: show where it came from.
+          // An opaque answer (a torch storage) already renders inline as persistent_load(...).
+          if (e.value.k === 'persid') break;
+          code(`_pid${nextPid++} = persistent_load(${r.expr(e.pid)})  # -> ${r.expr(e.value)}`, e.offset);
           break;
         case 'result':
           code(`${pickleCount > 1 ? `result_${e.pickleIndex}` : 'result'} = ${r.expr(e.value)}`, undefined);

@@ -1029,7 +1029,9 @@ export class PickleMachine {
     if ((this.findingCounts.get('persistent-id') ?? 0) === 0) {
       this.flag('persistent-id', `${opcode} at offset ${this.opStart} asks the loader's persistent_load for ${shape} (torch storages use this)`);
     }
-    this.push(this.loadPersistent(pid) ?? { k: 'persid', pid, offset: this.opStart });
+    const loaded = this.loadPersistent(pid);
+    if (loaded) this.effects?.push({ k: 'persistent-load', pid, value: loaded, offset: this.opStart });
+    this.push(loaded ?? { k: 'persid', pid, offset: this.opStart });
   }
 
   /** The format's persistent_load answer, checked: a reader bug is a violation, never a pass. */

@@ -131,6 +131,8 @@ export type Effect =
   | { k: 'build'; target: Value; state: Value; offset: number }
   | { k: 'setitem'; target: Value; key: Value; value: Value; offset: number }
   | { k: 'append'; target: Value; value: Value; offset: number }
+  /** The format's `persistentLoad` hook resolved `pid` to `value` (an opaque id records no effect). */
+  | { k: 'persistent-load'; pid: Value; value: Value; offset: number }
   | { k: 'result'; pickleIndex: number; value: Value };
 
 /**

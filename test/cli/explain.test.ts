@@ -162,3 +162,14 @@ test('bytes literals are copies: a later window read of the file does not overwr
   assert.match(a, /result = b'A{64}'/);
   assert.match(b, /result = b'B{64}'/);
 });
+
+test('a torch legacy class that comes from persistent_load is shown resolving (real whole_model.legacy.pt, torch 1.13)', () => {
+  const r = cli(['explain', join(ROOT, 'test/fixtures/models/torch/whole_model.legacy.pt')]);
+  assert.equal(r.status, 1, r.stderr);
+  // The id names the class; the line says what persistent_load turns it into, then the call.
+  assert.match(r.stdout, /^ +\d+ \| _pid0 = persistent_load\(\('module', TinyNet, '[^\n]*\)\)  # -> TinyNet$/m);
+  assert.match(r.stdout, /^! +\d+ \| _v0 = TinyNet\.__new__\(TinyNet\)\n +\| +\^ BLOCKED calls mylab\.models\.TinyNet: global-not-allowed/m);
+  // Storages stay opaque and inline: no _pid line for them.
+  assert.doesNotMatch(r.stdout, /_pid\d+ = persistent_load\(\('storage'/);
+  assert.match(r.stdout, /persistent_load\(\('storage', FloatStorage, '\d+', 'cpu', 18, None\)\)/);
+});

@@ -112,3 +112,25 @@ describe('persistentLoad hook', () => {
     assert.deepEqual(indexes, [0, 1]);
   });
 });
+
+describe('persistentLoad in the recorded effects (what explain renders)', () => {
+  it('a resolved id is an effect naming the id and its value, before the call that uses it', () => {
+    const w = new PickleWriter();
+    const newobj = pidThenNewobj(w);
+    const a = scan(w, { persistentLoad: secondItem, recordEffects: true });
+    const kinds = (a.effects ?? []).map((e) => e.k);
+    assert.deepEqual(kinds, ['persistent-load', 'call', 'result']);
+    const e = a.effects![0]!;
+    assert.ok(e.k === 'persistent-load');
+    assert.equal(e.offset, newobj - 2);
+    assert.equal(e.pid.k, 'tuple');
+    assert.deepEqual(e.value, { k: 'global', imp: 0 });
+  });
+
+  it('an opaque id records no such effect', () => {
+    const w = new PickleWriter();
+    pidThenNewobj(w);
+    const a = scan(w, { recordEffects: true });
+    assert.deepEqual((a.effects ?? []).map((e) => e.k), ['call', 'result']);
+  });
+});
