@@ -67,10 +67,11 @@ function toPolicy(options: InstallOptions): Policy {
   const { policy } = options;
   if (policy === undefined || typeof policy === 'string') {
     const env = options.env ?? process.env;
-    return withMode(
-      resolvePolicy({ ...(policy ? { explicit: policy } : {}), ...(options.cwd ? { cwd: options.cwd } : {}), env }),
-      options.mode,
-    );
+    const loaded = resolvePolicy({ ...(policy ? { explicit: policy } : {}), ...(options.cwd ? { cwd: options.cwd } : {}), env });
+    const chosen = withMode(loaded, options.mode);
+    // Built by buildPolicy from these very globs: the name shortcut may use them (which-files.ts).
+    declareArtifactGlobs(chosen, loaded.data.artifacts.include);
+    return chosen;
   }
   if (Array.isArray(policy)) {
     const list = policyFromList(policy as readonly string[]);

@@ -8,7 +8,6 @@
  * bytes are already in hand and one 16-byte pread for descriptors.
  */
 import { lstatSync, readSync, realpathSync } from 'node:fs';
-import { isLoadedPolicy } from '../policy/index.js';
 import type { Policy } from '../policy/types.js';
 import { basenameOf, basenameTest, type BasenameTest } from './name-shortcut.js';
 import { asGuard } from './state.js';
@@ -25,19 +24,17 @@ interface PolicyNames {
 }
 
 const byPolicy = new WeakMap<Policy, PolicyNames>();
-/** Include globs of policies that are not loaded from a file (install()'s inline lists). */
+/**
+ * The include globs behind a policy's `isArtifactPath`, declared by install() for the
+ * policies it builds. Only a declaration is trusted: a policy's `data` need not describe
+ * its `isArtifactPath` (install()'s inline lists carry empty globs and match the defaults),
+ * so a policy without one gets no shortcut.
+ */
 const declaredGlobs = new WeakMap<Policy, readonly string[]>();
 
-/** Tells the guard which include globs a policy's `isArtifactPath` matches (when it has no `data`). */
+/** Tells the guard exactly which include globs `policy.isArtifactPath` matches (with `{ dot: true }`). */
 export function declareArtifactGlobs(policy: Policy, include: readonly string[]): void {
   declaredGlobs.set(policy, include);
-}
-
-/** The include globs behind `isArtifactPath` when known for certain; undefined turns the shortcut off. */
-function includeGlobs(policy: Policy): readonly string[] | undefined {
-  if (!isLoadedPolicy(policy)) return declaredGlobs.get(policy);
-  const include = (policy.data as { artifacts?: { include?: unknown } }).artifacts?.include;
-  return Array.isArray(include) && include.every((g) => typeof g === 'string') ? (include as string[]) : undefined;
 }
 
 let lastPolicy: Policy | undefined;
@@ -47,7 +44,7 @@ function namesOf(policy: Policy): PolicyNames {
   if (policy === lastPolicy && lastNames) return lastNames;
   let names = byPolicy.get(policy);
   if (!names) {
-    const include = includeGlobs(policy);
+    const include = declaredGlobs.get(policy);
     names = { decided: new Map(), basename: include ? basenameTest(include) : undefined };
     byPolicy.set(policy, names);
   }
@@ -60,36 +57,46 @@ function namesOf(policy: Policy): PolicyNames {
 type Decision = { named: boolean; remember: boolean };
 
 const PLAIN_FILE: Decision = { named: false, remember: true };
-const NOT_THERE: Decision = { named: false, remember: false };
+const NOT_REMEMBERED: Decision = { named: false, remember: false };
 
-/**
- * Rules 1-2 for a path not decided before. With the basename shortcut, a file that is not
- * a symlink and whose basename no include glob's last segment matches costs one lstat.
- * A symlink is judged by its current target on every read (never remembered), so
- * re-pointing it is seen; a missing path is not remembered either (it may appear later
- * as a symlink). Everything else goes to `Policy.isArtifactPath` and is remembered.
- */
-function decide(policy: Policy, test: BasenameTest | undefined, absPath: string): Decision {
-  const name = test && basenameOf(absPath);
-  if (!test || name === undefined || test(name)) return { named: policy.isArtifactPath(absPath), remember: true };
-  let link: boolean;
+/** What the path's last component is, without following it. */
+function linkKind(absPath: string): 'link' | 'missing' | 'other' | 'error' {
   try {
     const st = lstatSync(absPath, { throwIfNoEntry: false });
-    if (!st) return NOT_THERE;
-    link = st.isSymbolicLink();
+    return st === undefined ? 'missing' : st.isSymbolicLink() ? 'link' : 'other';
   } catch {
-    return { named: policy.isArtifactPath(absPath), remember: false }; // e.g. a file in place of a folder: the read fails too
+    return 'error'; // e.g. a file where a folder should be: the read fails too
   }
-  if (!link) return PLAIN_FILE;
-  let real: string | undefined;
+}
+
+/** The basename of the path's real path, or undefined when it has none (dangling, a loop). */
+function realBasename(absPath: string): string | undefined {
   try {
-    real = realpathSync.native(absPath);
+    return basenameOf(realpathSync.native(absPath));
   } catch {
-    real = undefined; // dangling or a loop: the full test below decides
+    return undefined;
   }
-  const realName = real === undefined ? undefined : basenameOf(real);
-  if (realName !== undefined && !test(realName)) return { named: false, remember: false };
-  return { named: policy.isArtifactPath(absPath), remember: false };
+}
+
+/**
+ * Rules 1-2 for a path not decided before, costing one lstat plus:
+ * - with the basename shortcut, when no include glob's last segment matches the basename:
+ *   nothing for a file that is not a symlink, a realpath for a symlink;
+ * - otherwise `Policy.isArtifactPath` (globs on every spelling plus a realpath).
+ * Only decisions about paths whose last component is not a symlink are remembered: a
+ * symlink is judged by its current target on every read (re-pointing it is seen), and a
+ * missing path may appear later as a symlink to a model.
+ */
+function decide(policy: Policy, test: BasenameTest | undefined, absPath: string): Decision {
+  const kind = linkKind(absPath);
+  const remember = kind === 'other';
+  const name = test && basenameOf(absPath);
+  if (test && name !== undefined && !test(name) && kind !== 'error') {
+    if (kind !== 'link') return remember ? PLAIN_FILE : NOT_REMEMBERED;
+    const realName = realBasename(absPath);
+    if (realName !== undefined && !test(realName)) return NOT_REMEMBERED;
+  }
+  return { named: policy.isArtifactPath(absPath), remember };
 }
 
 /**
