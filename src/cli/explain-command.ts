@@ -21,6 +21,35 @@ interface StreamView {
   /** Copies of the small bytes payloads the decompiler shows as literals, by offset. */
   payloads: Map<number, Uint8Array>;
   disasm?: DisasmLine[];
+  /**
+   * A joblib-shaped stream as plain `pickle.load` reads it (array bytes run as opcodes),
+   * when that reading imports or calls something joblib's reading does not. The report
+   * merges its imports and findings; this is for showing its calls.
+   */
+  plain?: { analysis: PickleStreamAnalysis; payloads: Map<number, Uint8Array> };
+}
+
+const JOBLIB_WRAPPER_MODULE = /^(sklearn\.externals\.)?joblib\.numpy_pickle(_compat)?$/;
+
+/** Offsets of the imports and calls of one reading. */
+function actionOffsets(analysis: PickleStreamAnalysis): Set<number> {
+  const out = new Set(analysis.imports.map((i) => i.offset));
+  for (const e of analysis.effects ?? []) if (e.k === 'call') out.add(e.value.offset);
+  return out;
+}
+
+/**
+ * The plain reading of a stream joblib's reading hooked (a wrapper was imported), when it
+ * does something joblib's does not: the same second reading the container layer merges
+ * (src/formats/raw-pickle.ts), here with effects.
+ */
+function plainReading(joblib: PickleStreamAnalysis, source: ByteSource, options: Parameters<typeof analyzePickleStream>[1]): StreamView['plain'] {
+  if (!options?.afterBuild || !joblib.imports.some((i) => JOBLIB_WRAPPER_MODULE.test(i.module))) return undefined;
+  const { afterBuild: _hook, ...rest } = options;
+  const plain = analyzePickleStream(source, { ...rest, recordEffects: true });
+  const seen = actionOffsets(joblib);
+  if ([...actionOffsets(plain)].every((o) => seen.has(o))) return undefined;
+  return { analysis: plain, payloads: snapshotPayloads(plain, source) };
 }
 
 const MAX_LITERAL = 200;
@@ -81,10 +110,10 @@ function marksFor(report: ScanReport, member: string): Map<number, string[]> {
   return marks;
 }
 
-/** Imports of one stream that the report blocked, by import index. */
-function blockedImports(stream: ScannedStream, report: ScanReport): Map<number, string> {
+/** Imports of one reading of a stream that the report blocked, by import index. */
+function blockedImports(stream: ScannedStream, report: ScanReport, analysis = stream.analysis): Map<number, string> {
   const blocked = new Map<number, string>();
-  for (const imp of stream.analysis.imports) {
+  for (const imp of analysis.imports) {
     const g = report.globals.find(
       (x) => x.member === stream.member && x.offset === imp.offset && x.module === imp.module && x.name === imp.name,
     );
@@ -111,6 +140,22 @@ function renderMarked(lines: readonly Marked[], p: Paint, offsets: boolean): str
     const why = l.violations.map((v) => `\n${pad}${p.red(`^ BLOCKED ${v.split('\n')[0]}`)}`).join('');
     return `${gutter}${text}${why}`;
   });
+}
+
+function decompiled(
+  analysis: PickleStreamAnalysis,
+  payloads: ReadonlyMap<number, Uint8Array> | undefined,
+  marks: ReadonlyMap<number, readonly string[]>,
+  blocked: ReadonlyMap<number, string>,
+): Marked[] {
+  return fromDecompiled(
+    decompile(analysis, {
+      marks,
+      blockedImports: blocked,
+      maxLiteral: MAX_LITERAL,
+      readBytes: (offset, length) => payloads?.get(offset)?.subarray(0, length) ?? new Uint8Array(0),
+    }),
+  );
 }
 
 function fromDecompiled(lines: readonly DecompiledLine[]): Marked[] {
@@ -153,6 +198,8 @@ export async function explainCommand(argv: string[], io: CliIO): Promise<number>
   const machine = (source: ByteSource, options: Parameters<typeof analyzePickleStream>[1]) => {
     const analysis = analyzePickleStream(source, options);
     const view: StreamView = { payloads: snapshotPayloads(analysis, source) };
+    const plain = plainReading(analysis, source, options);
+    if (plain) view.plain = plain;
     if (values.disasm) {
       const starts = analysis.pickles.length > 0 ? analysis.pickles.map((x) => x.start) : [options?.start ?? 0];
       view.disasm = disassemble(source, starts);
@@ -196,15 +243,15 @@ export async function explainCommand(argv: string[], io: CliIO): Promise<number>
     if (values.disasm) {
       marked = fromDisasm(view?.disasm ?? [], marks);
     } else {
-      const payloads = view?.payloads ?? new Map<number, Uint8Array>();
-      marked = fromDecompiled(
-        decompile(stream.analysis, {
-          marks,
-          blockedImports: blockedImports(stream, report),
-          maxLiteral: MAX_LITERAL,
-          readBytes: (offset, length) => payloads.get(offset)?.subarray(0, length) ?? new Uint8Array(0),
-        }),
-      );
+      marked = decompiled(stream.analysis, view?.payloads, marks, blockedImports(stream, report));
+      if (view?.plain) {
+        const plain = view.plain;
+        marked.push(
+          { text: '', violations: [] },
+          { text: '# the same bytes read by plain pickle.load (pandas.read_pickle, np.load, torch.load ...): the array bytes run as opcodes', violations: [], dim: true },
+          ...decompiled(plain.analysis, plain.payloads, marks, blockedImports(stream, report, plain.analysis)),
+        );
+      }
     }
     out.push(...renderMarked(marked, p, !values.disasm));
     const shown = new Set(marked.filter((l) => l.violations.length > 0).map((l) => l.offset));

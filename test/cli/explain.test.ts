@@ -173,3 +173,21 @@ test('a torch legacy class that comes from persistent_load is shown resolving (r
   assert.doesNotMatch(r.stdout, /_pid\d+ = persistent_load\(\('storage'/);
   assert.match(r.stdout, /persistent_load\(\('storage', FloatStorage, '\d+', 'cpu', 18, None\)\)/);
 });
+
+test("a joblib-shaped pickle also shows plain pickle.load's reading when that one calls something joblib's does not", () => {
+  // Bypass corpus case joblib-wrapper-in-plain-pickle: joblib skips the "array" bytes,
+  // pickle.load runs them (posix.system('id')).
+  const r = cli(['explain', join(ROOT, 'test/fixtures/bypasses/wrapper_plain.pkl')]);
+  assert.equal(r.status, 1, r.stderr);
+  const at = r.stdout.indexOf('# the same bytes read by plain pickle.load');
+  assert.ok(at > 0, r.stdout);
+  assert.doesNotMatch(r.stdout.slice(0, at), /system\('id'\)/);
+  assert.match(r.stdout.slice(at), /^! +\d+ \| _v2 = system\('id'\)\n +\| +\^ BLOCKED calls posix\.system: global-denied/m);
+});
+
+test('a real joblib file (joblib 1.2) gets no second reading section: plain pickle.load does nothing more there', () => {
+  const r = cli(['explain', join(ROOT, 'test/fixtures/models/joblib/bundle.joblib')]);
+  assert.notEqual(r.status, 2, r.stderr);
+  assert.match(r.stdout, /NumpyArrayWrapper/);
+  assert.doesNotMatch(r.stdout, /read by plain pickle\.load/);
+});
