@@ -14,7 +14,7 @@ import type { ScanReport } from '../scan/report.js';
 import { buildReport } from '../scan/verdict.js';
 import { usage } from './args.js';
 import { paint, type CliIO, type Paint } from './io.js';
-import { loadPolicy } from './policy-source.js';
+import { loadPolicy, policyRequest } from './policy-source.js';
 
 /** What explain keeps of one stream while its bytes are still readable. */
 interface StreamView {
@@ -188,7 +188,7 @@ export async function explainCommand(argv: string[], io: CliIO): Promise<number>
   );
   if (positionals.length !== 1) throw new UsageError('explain needs exactly one FILE');
   const path = positionals[0]!;
-  const policy = loadPolicy({ cwd: io.cwd, env: { ...io.env }, ...(values.policy !== undefined ? { explicit: values.policy } : {}) });
+  const policy = loadPolicy(policyRequest(io, values.policy));
   const p = paint(io.color && !values['no-color']);
   const abs = path.startsWith('/') ? path : `${io.cwd}/${path}`;
 

@@ -7,7 +7,7 @@ import type { ScanReport } from '../scan/report.js';
 import { usage } from './args.js';
 import { collectTargets } from './collect.js';
 import type { CliIO } from './io.js';
-import { loadPolicy } from './policy-source.js';
+import { loadPolicy, policyRequest } from './policy-source.js';
 import { scanOne } from './scan-one.js';
 import { fileLooksLikeModel } from './sniff.js';
 
@@ -44,7 +44,7 @@ function suggestCommand(argv: string[], io: CliIO): number {
     }),
   );
   if (positionals.length === 0) throw new UsageError('policy suggest needs at least one PATH of models you trust');
-  const policy = loadPolicy({ cwd: io.cwd, env: { ...io.env }, ...(values.policy !== undefined ? { explicit: values.policy } : {}) });
+  const policy = loadPolicy(policyRequest(io, values.policy));
   const collected = collectTargets(positionals, {
     include: values.include ?? [],
     exclude: values.exclude ?? [],

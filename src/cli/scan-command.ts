@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { positiveInt, usage } from './args.js';
 import { collectTargets } from './collect.js';
 import { paint, type CliIO } from './io.js';
-import { loadPolicy, type PolicyRequest } from './policy-source.js';
+import { loadPolicy, policyRequest } from './policy-source.js';
 import { scanAll } from './pool.js';
 import { jsonDocument, stringify } from './render/json.js';
 import { sarifDocument } from './render/sarif.js';
@@ -89,7 +89,7 @@ export async function scanCommand(argv: string[], io: CliIO): Promise<number> {
   const format = formatOf(values.format, values.json);
   const jobsFlag = positiveInt(values.jobs, '--jobs');
 
-  const request: PolicyRequest = { cwd: io.cwd, env: { ...io.env }, ...(values.policy !== undefined ? { explicit: values.policy } : {}) };
+  const request = policyRequest(io, values.policy);
   const policy = loadPolicy(request);
 
   const collected = collectTargets(positionals, {
