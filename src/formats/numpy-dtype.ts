@@ -16,7 +16,7 @@
  * changed after its BUILD, is refused too (see `checkWindow` and `finish`).
  */
 import type { ByteSource } from '../io/byte-source.js';
-import { readOpcodes } from '../pickle/opcode-iterator.js';
+import { OPCODE_BY_BYTE, type ArgKind } from '../pickle/opcodes.js';
 import type { AfterBuildHook, ImportRecord, Value } from '../pickle/types.js';
 
 type CallValue = Extract<Value, { k: 'call' }>;
@@ -135,8 +135,9 @@ function parseTypeStr(text: string): TypeStr | string {
   return { text, kind, fixed };
 }
 
-function intOf(v: Value | undefined): bigint | undefined {
-  return v?.k === 'int' ? BigInt(v.v) : v?.k === 'bool' ? (v.v ? 1n : 0n) : undefined;
+/** An int (or bool) as a number: huge ints become huge floats, which every check below refuses. */
+function intOf(v: Value | undefined): number | undefined {
+  return v?.k === 'int' ? Number(v.v) : v?.k === 'bool' ? (v.v ? 1 : 0) : undefined;
 }
 
 /**
@@ -144,7 +145,7 @@ function intOf(v: Value | undefined): bigint | undefined {
  * kept per (dtype, state) pair, so a sub-dtype shared many times is checked once.
  */
 class Describer {
-  private readonly cache = new WeakMap<object, { state: Value | undefined; layout: DtypeLayout }>();
+  private readonly cache = new Map<object, { state: Value | undefined; layout: DtypeLayout }>();
   private readonly inProgress = new Set<object>();
 
   /** The stream's imports (the machine's list, which grows as it reads). */
@@ -190,7 +191,7 @@ class Describer {
     if (state.k !== 'tuple' || state.omitted !== 0) return `a ${state.k}, not the tuple NumPy writes`;
     const [version, endian, subarray, names, fields, elsize, alignment, flags, metadata] = state.items as Array<Value | undefined>;
     const ver = intOf(version);
-    if (!((ver === 3n && state.items.length === 8) || (ver === 4n && state.items.length === 9))) {
+    if (!((ver === 3 && state.items.length === 8) || (ver === 4 && state.items.length === 9))) {
       return 'not the version 3/4 form NumPy writes (8 or 9 items)';
     }
     if (endian?.k !== 'str' || !['<', '>', '=', '|'].includes(endian.v)) return 'byteorder is not one of < > = |';
@@ -198,28 +199,28 @@ class Describer {
     const align = intOf(alignment);
     const flag = intOf(flags);
     if (size === undefined || align === undefined || flag === undefined) return 'elsize, alignment or flags is not an int';
-    if (flag < -128n || flag > 127n) return `flags ${flag} do not fit the signed char NumPy keeps`;
+    if (flag < -128 || flag > 127) return `flags ${flag} do not fit the signed char NumPy keeps`;
     const meta = checkMetadata(type, metadata, this.imports);
     if (meta) return meta;
-    const got = { size, align, flags: Number(flag) & 0xff };
+    const got = { size, align, flags: flag & 0xff };
     if (type.fixed) {
       if (subarray?.k !== 'none' || names?.k !== 'none' || fields?.k !== 'none') return `a ${type.kind} dtype with a subarray or fields`;
       if (type.kind === 'O' && endian.v !== '|') return `byteorder ${endian.v} on an object dtype`;
-      return expect({ size: -1n, align: -1n, flags: type.fixed.flags }, got, { itemsize: type.fixed.size, alignment: type.fixed.align, depth: 1 });
+      return expect({ size: -1, align: -1, flags: type.fixed.flags }, got, { itemsize: type.fixed.size, alignment: type.fixed.align, depth: 1 });
     }
-    const declared = BigInt(type.flexibleSize!);
+    const declared = type.flexibleSize!;
     if (size !== declared) return `elsize ${size} is out of range: ${JSON.stringify(type.text)} is ${declared} bytes`;
     if (type.kind !== 'V') {
       if (subarray?.k !== 'none' || names?.k !== 'none' || fields?.k !== 'none') return `a ${type.kind} dtype with a subarray or fields`;
       const base = FLEXIBLE[type.kind]!;
-      return expect({ size, align: BigInt(base.align), flags: base.flags }, got, { itemsize: Number(size), alignment: base.align, depth: 1 });
+      return expect({ size, align: base.align, flags: base.flags }, got, { itemsize: size, alignment: base.align, depth: 1 });
     }
     if (endian.v !== '|') return `byteorder ${endian.v} on a void dtype (NumPy writes |)`;
     if (subarray?.k !== 'none') {
       if (names?.k !== 'none' || fields?.k !== 'none') return 'both a subarray and fields';
       return this.subarrayLayout(subarray!, got);
     }
-    if (names?.k === 'none' && fields?.k === 'none') return expect({ size, align: 1n, flags: 0 }, got, { itemsize: Number(size), alignment: 1, depth: 1 });
+    if (names?.k === 'none' && fields?.k === 'none') return expect({ size, align: 1, flags: 0 }, got, { itemsize: size, alignment: 1, depth: 1 });
     return this.structLayout(names, fields, got);
   }
 
@@ -231,17 +232,17 @@ class Describer {
     if (base.depth >= MAX_DTYPE_DEPTH) return `dtypes nested deeper than ${MAX_DTYPE_DEPTH} (MAX_DTYPE_DEPTH)`;
     const dims = shape.k === 'tuple' ? shape : { k: 'tuple' as const, items: [shape], omitted: 0 };
     if (dims.omitted !== 0) return 'subarray shape has more dimensions than are kept (maxValueItems)';
-    let count = 1n;
+    let count = 1;
     for (const d of dims.items) {
-      const n = d.k === 'int' ? BigInt(d.v) : undefined;
-      if (n === undefined || n < 0n) return 'subarray shape is not a tuple of non-negative ints';
+      const n = intOf(d.k === 'int' ? d : undefined);
+      if (n === undefined || n < 0) return 'subarray shape is not a tuple of non-negative ints';
       count *= n;
-      if (count * BigInt(base.itemsize) > BigInt(INT_MAX)) return 'subarray is larger than NumPy allows';
+      if (count * base.itemsize > INT_MAX) return 'subarray is larger than NumPy allows';
     }
-    const size = count * BigInt(base.itemsize);
+    const size = count * base.itemsize;
     if (got.size !== size) return `elsize ${got.size} but the subarray holds ${count} items of ${base.itemsize} bytes (${size})`;
-    return expect({ size, align: BigInt(base.alignment), flags: base.flags }, got, {
-      itemsize: Number(size),
+    return expect({ size, align: base.alignment, flags: base.flags }, got, {
+      itemsize: size,
       alignment: base.alignment,
       depth: base.depth + 1,
     });
@@ -257,7 +258,7 @@ class Describer {
       entries.set(key.v, value);
     }
     const aligned = (got.flags & ALIGNED_STRUCT) !== 0;
-    const ranges: Array<{ start: bigint; end: bigint; hasObject: boolean }> = [];
+    const ranges: Array<{ start: number; end: number; hasObject: boolean }> = [];
     const keys = new Set<string>();
     let inherited = 0;
     let maxAlign = 0;
@@ -275,9 +276,9 @@ class Describer {
       const { layout, offset } = field;
       if (layout.depth >= MAX_DTYPE_DEPTH) return `dtypes nested deeper than ${MAX_DTYPE_DEPTH} (MAX_DTYPE_DEPTH)`;
       depth = Math.max(depth, layout.depth + 1);
-      const end = offset + BigInt(layout.itemsize);
+      const end = offset + layout.itemsize;
       if (end > got.size) return `field ${JSON.stringify(n.v)} at offset ${offset} (${layout.itemsize} bytes) ends past the ${got.size}-byte item`;
-      if (aligned && layout.alignment > 0 && offset % BigInt(layout.alignment) !== 0n) {
+      if (aligned && layout.alignment > 0 && offset % layout.alignment !== 0) {
         return `field ${JSON.stringify(n.v)} at offset ${offset} is not aligned to ${layout.alignment} in an aligned struct`;
       }
       inherited |= layout.flags & FROM_FIELDS;
@@ -288,20 +289,20 @@ class Describer {
     const overlap = objectOverlap(ranges);
     if (overlap) return overlap;
     const alignment = aligned ? maxAlign : 1;
-    if (aligned && alignment > 0 && got.size % BigInt(alignment) !== 0n) return `aligned struct size ${got.size} is not a multiple of ${alignment}`;
+    if (aligned && alignment > 0 && got.size % alignment !== 0) return `aligned struct size ${got.size} is not a multiple of ${alignment}`;
     const flags = NEEDS_PYAPI | inherited | (aligned ? ALIGNED_STRUCT : 0);
-    return expect({ size: got.size, align: BigInt(alignment), flags }, got, { itemsize: Number(got.size), alignment, depth });
+    return expect({ size: got.size, align: alignment, flags }, got, { itemsize: got.size, alignment, depth });
   }
 
   /** One `fields[name]`: `(dtype, offset)` or `(dtype, offset, title)`, the title entry the same. */
-  private field(name: string, entries: Map<string, Value>): { layout: DtypeLayout; offset: bigint; title?: string } | string {
+  private field(name: string, entries: Map<string, Value>): { layout: DtypeLayout; offset: number; title?: string } | string {
     const value = entries.get(name);
     const what = `field ${JSON.stringify(name)}`;
     if (value === undefined) return `${what} is named but missing from fields`;
     if (value.k !== 'tuple' || value.omitted !== 0 || value.items.length < 2 || value.items.length > 3) return `${what} is not (dtype, offset[, title])`;
     const [dtype, off, title] = value.items as [Value, Value, Value | undefined];
-    const offset = off.k === 'int' ? BigInt(off.v) : undefined;
-    if (offset === undefined || offset < 0n) return `${what} offset is not a non-negative int`;
+    const offset = intOf(off.k === 'int' ? off : undefined);
+    if (offset === undefined || offset < 0) return `${what} offset is not a non-negative int`;
     const layout = this.describe(dtype, what);
     if (typeof layout === 'string') return layout;
     if (title === undefined || title.k === 'none') return { layout, offset };
@@ -316,8 +317,8 @@ class Describer {
 }
 
 interface Got {
-  size: bigint;
-  align: bigint;
+  size: number;
+  align: number;
   flags: number;
 }
 
@@ -338,9 +339,9 @@ function freshLayout(type: TypeStr): DtypeLayout {
 }
 
 /** NumPy refuses object fields that overlap anything; a state may not sneak them in. */
-function objectOverlap(ranges: Array<{ start: bigint; end: bigint; hasObject: boolean }>): string | undefined {
-  const sorted = [...ranges].filter((r) => r.end > r.start).sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
-  let reach = -1n;
+function objectOverlap(ranges: Array<{ start: number; end: number; hasObject: boolean }>): string | undefined {
+  const sorted = [...ranges].filter((r) => r.end > r.start).sort((a, b) => a.start - b.start);
+  let reach = -1;
   let reachHasObject = false;
   for (const r of sorted) {
     if (r.start < reach && (r.hasObject || reachHasObject)) return `an object field overlaps another field at offset ${r.start}`;
@@ -482,33 +483,60 @@ function checkWindow(
   allowedCalls: Set<number>,
   checked: Map<number, number>,
 ): string | undefined {
-  let at = target.offset;
-  let first = true;
-  try {
-    restart: for (;;) {
-      for (const rec of readOpcodes(source, at)) {
-        if (first) {
-          first = false;
-          if (!CALL_OPS.has(rec.op.name)) return 'its creation is not where the scanner expects it';
-          continue;
-        }
-        if (rec.offset === buildAt) return rec.op.name === 'BUILD' ? undefined : 'its BUILD is not where the scanner expects it';
-        if (rec.offset > buildAt) return 'its state could not be followed opcode by opcode';
-        if (!WINDOW_OPS.has(rec.op.name)) return `${rec.op.name} at offset ${rec.offset} runs before its state is set`;
-        if (CALL_OPS.has(rec.op.name)) {
-          if (!allowedCalls.has(rec.offset)) return `a call at offset ${rec.offset} runs before its state is set (it may use the dtype)`;
-          const skip = checked.get(rec.offset);
-          if (skip !== undefined && skip <= buildAt) {
-            at = skip;
-            continue restart;
-          }
-        }
+  const base = target.offset;
+  const bytes = source.read(base, buildAt + 1 - base); // the window is read once, walked in memory
+  if (bytes.length !== buildAt + 1 - base) return 'its state could not be followed opcode by opcode';
+  const first = OPCODE_BY_BYTE[bytes[0]!];
+  if (first === undefined || !CALL_OPS.has(first.name)) return 'its creation is not where the scanner expects it';
+  let i = 1;
+  while (i < bytes.length) {
+    const at = base + i;
+    const op = OPCODE_BY_BYTE[bytes[i]!];
+    if (op === undefined) return 'its state could not be followed opcode by opcode';
+    if (at === buildAt) return op.name === 'BUILD' ? undefined : 'its BUILD is not where the scanner expects it';
+    if (!WINDOW_OPS.has(op.name)) return `${op.name} at offset ${at} runs before its state is set`;
+    if (CALL_OPS.has(op.name)) {
+      if (!allowedCalls.has(at)) return `a call at offset ${at} runs before its state is set (it may use the dtype)`;
+      const skip = checked.get(at);
+      if (skip !== undefined && skip <= buildAt) {
+        i = skip - base; // a sub-dtype whose own window was checked: on past its BUILD
+        continue;
       }
-      return 'its state could not be followed opcode by opcode';
     }
-  } catch {
-    return 'its state could not be followed opcode by opcode';
+    const next = argEnd(bytes, i + 1, op.arg);
+    if (next === undefined) return 'its state could not be followed opcode by opcode';
+    i = next;
   }
+  return 'its state could not be followed opcode by opcode';
+}
+
+const FIXED_ARG: Partial<Record<ArgKind, number>> = { none: 0, uint1: 1, uint2: 2, int4: 4, uint4: 4, uint8: 8, float8: 8 };
+const COUNTED_ARG: Partial<Record<ArgKind, 1 | 4 | 8>> = {
+  long1: 1, string1: 1, bytes1: 1, unicodestring1: 1,
+  long4: 4, string4: 4, bytes4: 4, unicodestring4: 4,
+  bytes8: 8, bytearray8: 8, unicodestring8: 8,
+};
+
+/** Where an opcode's argument starting at `i` ends (lengths only, nothing decoded); undefined past the window. */
+function argEnd(bytes: Uint8Array, i: number, kind: ArgKind): number | undefined {
+  const fixed = FIXED_ARG[kind];
+  if (fixed !== undefined) return i + fixed <= bytes.length ? i + fixed : undefined;
+  const width = COUNTED_ARG[kind];
+  if (width !== undefined) {
+    if (i + width > bytes.length) return undefined;
+    let n = 0;
+    for (let k = width - 1; k >= 0; k--) n = n * 256 + bytes[i + k]!;
+    const end = i + width + n;
+    return end <= bytes.length ? end : undefined;
+  }
+  const lines = kind === 'stringnl_noescape_pair' ? 2 : 1;
+  let at = i;
+  for (let l = 0; l < lines; l++) {
+    const nl = bytes.indexOf(0x0a, at);
+    if (nl < 0) return undefined;
+    at = nl + 1;
+  }
+  return at;
 }
 
 /** What was checked per BUILD, so later mutation of the fields dict can be seen. */
@@ -530,7 +558,7 @@ export interface NumpyDtypeValidator {
 
 /** A fresh validator for one stream. */
 export function numpyDtypeValidator(): NumpyDtypeValidator {
-  const built = new WeakSet<object>();
+  const built = new Set<object>();
   const checkedWindows = new Map<number, number>(); // creation offset -> just past BUILD
   const snapshots: Snapshot[] = [];
   let describer: Describer | undefined;
