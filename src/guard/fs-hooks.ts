@@ -14,7 +14,7 @@ import { activeConfig, asGuard, guardState, type GuardConfig } from './state.js'
 
 const state = guardState();
 import { mayStartModel } from './sniff.js';
-import { isArtifactByName } from './which-files.js';
+import { isArtifactByName, looksLikeModelBytes } from './which-files.js';
 
 type Encoding = BufferEncoding | null | 'invalid';
 
@@ -54,9 +54,13 @@ function textNeedsBytes(text: unknown): boolean {
   return c >= 0x80 || mayStartModel(c);
 }
 
+function asciiExact(encoding: BufferEncoding): boolean {
+  return encoding === 'utf8' || ASCII_EXACT.has(encoding.toLowerCase());
+}
+
 function fastText(config: GuardConfig, abs: string, encoding: Encoding): boolean {
   if (encoding === null || encoding === 'invalid') return false;
-  return (encoding === 'utf8' || ASCII_EXACT.has(encoding.toLowerCase())) && !isArtifactByName(config.policy, abs);
+  return asciiExact(encoding) && !isArtifactByName(config.policy, abs);
 }
 
 /** Shared prelude of the async readFile wrappers: is the name an artifact, and its identity before reading. */
@@ -73,38 +77,42 @@ function flagOf(options: unknown): string {
   return typeof flag === 'string' ? flag : 'r';
 }
 
+/** Calls the real readFileSync with the hooks passing through (its Buffer path calls our openSync). */
+function readThrough(original: AnyFunction, self: unknown, path: unknown, options: unknown): unknown {
+  state.busy++;
+  try {
+    return original.call(self, path, options);
+  } finally {
+    state.busy--;
+  }
+}
+
 function wrapReadFileSync(original: AnyFunction): AnyFunction {
+  // The hot path of every app (require() reads through here): no closures, no `arguments`
+  // (readFileSync reads two parameters, passed as is), one name decision per call.
   return function readFileSync(this: unknown, path: unknown, options?: unknown) {
-    const config = activeConfig();
+    const config = state.busy > 0 ? undefined : state.config;
     const abs = config ? pathArg(path) : undefined;
-    // Both parameters passed as is (no `arguments`): readFileSync reads no more than two.
     if (!config || abs === undefined) return original.call(this, path, options);
     const encoding = encodingOf(options);
     if (encoding === 'invalid') return original.call(this, path, options);
-    // The hot path of every app (require() reads through here): no closures, one state lookup.
-    if (fastText(config, abs, encoding)) {
-      let text: string;
-      state.busy++;
-      try {
-        text = original.call(this, path, options) as string;
-      } finally {
-        state.busy--;
-      }
-      if (!textNeedsBytes(text)) return text;
-    }
     if (isArtifactByName(config.policy, abs)) {
       // A model by name: read it through one descriptor so the cached verdict costs one fstat.
       const { bytes, versions } = readWithIdentity(path as PathLike, flagOf(options));
       checkReturnedBytes(config, 'fs.readFileSync', abs, bytes, true, versions);
       return decode(bytes, encoding);
     }
-    let bytes: Buffer;
-    state.busy++;
-    try {
-      bytes = original.call(this, path, bytesOptions(options)) as Buffer;
-    } finally {
-      state.busy--;
+    if (encoding === null) {
+      // Not a model by name, read as bytes: only a first byte that can open a model is looked at further.
+      const bytes = readThrough(original, this, path, options) as Buffer;
+      if (looksLikeModelBytes(bytes)) checkReturnedBytes(config, 'fs.readFileSync', abs, bytes, false);
+      return bytes;
     }
+    if (asciiExact(encoding)) {
+      const text = readThrough(original, this, path, options);
+      if (!textNeedsBytes(text)) return text;
+    }
+    const bytes = readThrough(original, this, path, bytesOptions(options)) as Buffer;
     checkReturnedBytes(config, 'fs.readFileSync', abs, bytes, false);
     return decode(bytes, encoding);
   };
