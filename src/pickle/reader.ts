@@ -9,9 +9,9 @@
  * frame is its buffer, and a read that does not fit in what is left of it (a fixed-size
  * argument, a counted string, a text line without its newline) DROPS the frame's unread
  * rest and reads from the bytes after the frame. Only bytes payloads (BINBYTES...,
- * BYTEARRAY8: C `_Unpickler_ReadInto`) run on across the end. `pickle.loads` and files
- * with `peek` read linearly instead; either way the crossing is recorded (`crossed`) and
- * the machine reports it as a frame violation, which blocks.
+ * BYTEARRAY8: C `_Unpickler_ReadInto`) run on across the end. `pickle.loads` (and a file
+ * whose `peek` buffer held the whole frame) reads linearly instead; either way the
+ * crossing is recorded (`crossed`) and the machine reports it as a frame violation.
  */
 import type { ByteSource } from '../io/byte-source.js';
 import type { LimitName } from '../findings.js';
