@@ -159,7 +159,8 @@ export function checkFd(
   try {
     report = asGuard(() => {
       const st = access.fstatSync(fd, { bigint: true });
-      const named = byName ?? isArtifactByName(config.policy, path);
+      // The descriptor's file is passed: a name decided about another file is decided again.
+      const named = byName ?? isArtifactByName(config.policy, path, st);
       if (!st.isFile()) {
         // A pipe or device under a model's name cannot be scanned without consuming what
         // the caller will read: refuse it. Directories and unnamed streams pass.

@@ -17,8 +17,8 @@ const NAME_CACHE_LIMIT = 10_000;
 
 /** What the guard knows about one policy's artifact names. */
 interface PolicyNames {
-  /** Absolute path -> decision, for decisions that hold while the path stays what it was. */
-  decided: Map<string, boolean>;
+  /** Absolute path -> decision, for paths that were a file (not a symlink) when decided. */
+  decided: Map<string, Known>;
   /** The basename shortcut (name-shortcut.ts); undefined when the policy's globs do not allow it. */
   basename: BasenameTest | undefined;
 }
@@ -53,19 +53,28 @@ function namesOf(policy: Policy): PolicyNames {
   return names;
 }
 
-/** A decision, and whether it may be remembered for the path. */
-type Decision = { named: boolean; remember: boolean };
+/** A remembered decision and the file it was made about (from lstat: the path itself, not a symlink). */
+interface Known {
+  named: boolean;
+  dev: number;
+  ino: number;
+}
 
-const PLAIN_FILE: Decision = { named: false, remember: true };
-const NOT_REMEMBERED: Decision = { named: false, remember: false };
+/** A decision; `file` is set when it may be remembered (the path was not a symlink). */
+type Decision = { named: boolean; file?: { dev: number; ino: number } };
+
+const NOT_REMEMBERED: Decision = { named: false };
+
+type Look = { kind: 'link' | 'missing' | 'error' } | { kind: 'other'; dev: number; ino: number };
 
 /** What the path's last component is, without following it. */
-function linkKind(absPath: string): 'link' | 'missing' | 'other' | 'error' {
+function look(absPath: string): Look {
   try {
     const st = lstatSync(absPath, { throwIfNoEntry: false });
-    return st === undefined ? 'missing' : st.isSymbolicLink() ? 'link' : 'other';
+    if (st === undefined) return { kind: 'missing' };
+    return st.isSymbolicLink() ? { kind: 'link' } : { kind: 'other', dev: st.dev, ino: st.ino };
   } catch {
-    return 'error'; // e.g. a file where a folder should be: the read fails too
+    return { kind: 'error' }; // e.g. a file where a folder should be: the read fails too
   }
 }
 
@@ -88,30 +97,37 @@ function realBasename(absPath: string): string | undefined {
  * missing path may appear later as a symlink to a model.
  */
 function decide(policy: Policy, test: BasenameTest | undefined, absPath: string): Decision {
-  const kind = linkKind(absPath);
-  const remember = kind === 'other';
+  const seen = look(absPath);
+  const file = seen.kind === 'other' ? { dev: seen.dev, ino: seen.ino } : undefined;
   const name = test && basenameOf(absPath);
-  if (test && name !== undefined && !test(name) && kind !== 'error') {
-    if (kind !== 'link') return remember ? PLAIN_FILE : NOT_REMEMBERED;
+  if (test && name !== undefined && !test(name) && seen.kind !== 'error') {
+    if (seen.kind !== 'link') return file ? { named: false, file } : NOT_REMEMBERED;
     const realName = realBasename(absPath);
     if (realName !== undefined && !test(realName)) return NOT_REMEMBERED;
   }
-  return { named: policy.isArtifactPath(absPath), remember };
+  const named = policy.isArtifactPath(absPath);
+  return file ? { named, file } : { named };
 }
 
 /**
  * Rules 1-2: is this absolute path an artifact by name (the policy's globs on the path and
  * its real path)? Remembered per path for the installed policy, so ordinary reads pay one
- * Map lookup; see `decide` for what is not remembered.
+ * Map lookup; see `decide` for what is not remembered. Callers holding a descriptor opened
+ * through the path pass its (dev, ino): a remembered decision about another file (the
+ * path was replaced since, e.g. by a symlink to a model) is made again.
  */
-export function isArtifactByName(policy: Policy, absPath: string): boolean {
+export function isArtifactByName(policy: Policy, absPath: string, opened?: { dev: bigint; ino: bigint }): boolean {
   const names = namesOf(policy);
   const known = names.decided.get(absPath);
-  if (known !== undefined) return known;
+  if (known !== undefined && (opened === undefined || (known.dev === Number(opened.dev) && known.ino === Number(opened.ino)))) {
+    return known.named;
+  }
   const decision = asGuard(() => decide(policy, names.basename, absPath));
-  if (decision.remember) {
+  if (decision.file) {
     if (names.decided.size >= NAME_CACHE_LIMIT) names.decided.clear();
-    names.decided.set(absPath, decision.named);
+    names.decided.set(absPath, { named: decision.named, dev: decision.file.dev, ino: decision.file.ino });
+  } else if (known !== undefined) {
+    names.decided.delete(absPath);
   }
   return decision.named;
 }

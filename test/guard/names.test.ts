@@ -185,3 +185,21 @@ test('the shortcut spares isArtifactPath for ordinary files only; decisions are 
   assert.equal(asked.filter((p) => p.endsWith('alias.bin.txt')).length, 2, 'a symlink to a model is asked again on every read');
   rmSync(dir, { recursive: true });
 });
+
+test('opens compare the descriptor with the file a name was decided about: a plain file replaced by a symlink to a model is caught', () => {
+  const { dir, policyFile } = tree();
+  const path = join(dir, 'app/settings.txt');
+  writeFileSync(path, 'plain\n');
+  install({ policy: policyFile, children: false });
+  try {
+    fs.closeSync(fs.openSync(path, 'r')); // decided and remembered: a plain file, not an artifact
+    assert.equal(fs.readFileSync(path, 'utf8'), 'plain\n');
+    rmSync(path);
+    symlinkSync(join(dir, 'models/m.pkl'), path);
+    assert.throws(() => fs.openSync(path, 'r'), ViolationError, 'the descriptor is another file: the name is decided again');
+    assert.throws(() => fs.readFileSync(path), ViolationError, 'and the stale decision is gone for reads too');
+  } finally {
+    uninstall();
+    rmSync(dir, { recursive: true });
+  }
+});
