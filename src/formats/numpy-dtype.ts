@@ -106,16 +106,36 @@ function globalName(v: Value | undefined, imports: readonly ImportRecord[]): str
   return imp ? `${imp.module}.${imp.name}` : undefined;
 }
 
-/** True for a call of `numpy.dtype` (any spelling). */
+const NEWOBJ_HELPERS = new Set(['copyreg.__newobj__', 'copyreg.__newobj_ex__']);
+
+/**
+ * The class a call constructs and the arguments its `__new__` gets: the callable itself
+ * (REDUCE, NEWOBJ, INST, OBJ), or `copyreg.__newobj__(cls, *args)` /
+ * `copyreg.__newobj_ex__(cls, args, kwargs)` (allowed by python-data; they call
+ * `cls.__new__` just the same). Undefined when the class is no global.
+ */
+function construction(v: CallValue, imports: readonly ImportRecord[]): { cls: string; args: Value; kwargs?: Value } | undefined {
+  const fn = globalName(v.fn, imports);
+  if (fn === undefined) return undefined;
+  if (!NEWOBJ_HELPERS.has(fn) || v.via !== 'REDUCE') return { cls: fn, args: v.args, ...(v.kwargs ? { kwargs: v.kwargs } : {}) };
+  if (v.args.k !== 'tuple' || v.args.omitted !== 0) return undefined;
+  const cls = globalName(v.args.items[0], imports);
+  if (cls === undefined) return undefined;
+  if (fn === 'copyreg.__newobj__') return { cls, args: { k: 'tuple', items: v.args.items.slice(1), omitted: 0 } };
+  const [, args, kwargs] = v.args.items;
+  return { cls, args: args ?? { k: 'unknown', why: 'missing' }, kwargs: kwargs ?? { k: 'unknown', why: 'missing' } };
+}
+
+/** True for a call that makes a `numpy.dtype` (any spelling, directly or through copyreg). */
 export function isNumpyDtypeCall(v: Value | undefined, imports: readonly ImportRecord[]): boolean {
   if (v?.k !== 'call') return false;
-  const fn = globalName(v.fn, imports);
-  return fn !== undefined && NUMPY_DTYPE.has(fn);
+  const made = construction(v, imports);
+  return made !== undefined && NUMPY_DTYPE.has(made.cls);
 }
 
 function isDtypeClassCall(v: CallValue, imports: readonly ImportRecord[]): boolean {
-  const fn = v.fn.k === 'global' ? imports[v.fn.imp] : undefined;
-  return fn !== undefined && (fn.module === DTYPE_CLASS_MODULE || fn.module.startsWith(`${DTYPE_CLASS_MODULE}.`));
+  const cls = construction(v, imports)?.cls;
+  return cls !== undefined && (cls.startsWith(`${DTYPE_CLASS_MODULE}.`));
 }
 
 function parseTypeStr(text: string): TypeStr | string {
@@ -171,8 +191,9 @@ class Describer {
   }
 
   private compute(v: CallValue): DtypeLayout | string {
-    if (v.kwargs !== undefined) return 'numpy.dtype called with keyword arguments';
-    const args = v.args;
+    const made = construction(v, this.imports)!;
+    if (made.kwargs !== undefined) return 'numpy.dtype called with keyword arguments';
+    const args = made.args;
     if (args.k !== 'tuple' || args.omitted !== 0 || args.items.length < 1 || args.items.length > 3) {
       return 'numpy.dtype arguments are not (typestr, align, copy)';
     }

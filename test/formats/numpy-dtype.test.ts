@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { analyzeContainer } from '../../src/formats/index.js';
-import { dtypeLayout, numpyDtypeValidator } from '../../src/formats/numpy-dtype.js';
+import { dtypeLayout, isNumpyDtypeCall, numpyDtypeValidator } from '../../src/formats/numpy-dtype.js';
 import { bufferSource } from '../../src/io/byte-source.js';
 import { analyzePickleStream } from '../../src/pickle/index.js';
 import type { PickleStreamAnalysis } from '../../src/pickle/types.js';
@@ -23,8 +23,7 @@ function validate(bytes: Uint8Array): { analysis: PickleStreamAnalysis; dtypeBui
   const analysis = analyzePickleStream(bufferSource(bytes), {
     afterBuild: (ctx) => {
       const answer = v.afterBuild(ctx);
-      const fn = ctx.target.k === 'call' && ctx.target.fn.k === 'global' ? ctx.imports[ctx.target.fn.imp] : undefined;
-      if (answer === undefined && fn?.name === 'dtype') dtypeBuilds++;
+      if (answer === undefined && isNumpyDtypeCall(ctx.target, ctx.imports)) dtypeBuilds++;
       return answer;
     },
   });
@@ -150,6 +149,7 @@ describe('honest crafted states are accepted (controls)', () => {
   for (const [name, body] of [
     ['f8', (w: PickleWriter) => f8(w)],
     ['object', (w: PickleWriter) => obj(w)],
+    ['object through copyreg.__newobj__', (w: PickleWriter) => w.global('copy_reg', '__newobj__').mark().global('numpy', 'dtype').shortBinUnicode('O8').newFalse().newTrue().tuple().reduce().mark().binint1(3).shortBinUnicode('|').none().none().none().binint(-1).binint(-1).binint1(63).tuple().build()],
     ['U5', (w: PickleWriter) => dtype(w, 'U5', { endian: '<', elsize: 20, alignment: 4, flags: 8 })],
     ['struct with an object field', (w: PickleWriter) => dtype(w, 'V16', structObj)],
     ['subarray of 2x3 f8', (w: PickleWriter) => dtype(w, 'V48', { subarray: (x) => f8(x).mark().binint1(2).binint1(3).tuple().tuple2(), elsize: 48, alignment: 8, flags: 0 })],
@@ -206,6 +206,8 @@ describe('lying states are refused', () => {
     ['subarray of objects whose flags say none', (w) => dtype(w, 'V16', { subarray: (x) => obj(x).binint1(2).tuple1().tuple2(), elsize: 16, alignment: 8, flags: 0 }), /hasobject lies/],
     ['subarray and fields at once', (w) => dtype(w, 'V8', { subarray: (x) => f8(x).binint1(1).tuple1().tuple2(), names: ['a'], fields: fields(['a', f8, 0]), elsize: 8, alignment: 8, flags: 0 }), /both a subarray and fields/],
     ['metadata holding a call', (w) => dtype(w, 'f8', { version: 4, endian: '<', elsize: -1, alignment: -1, flags: 0, metadata: (x) => x.emptyDict().shortBinUnicode('k').global('builtins', 'str').emptyTuple().reduce().setitem() }), /runs before its state is set|more than plain data/],
+    ['object dtype made by copyreg.__newobj__, flags clearing hasobject', (w) => w.global('copy_reg', '__newobj__').mark().global('numpy', 'dtype').shortBinUnicode('O8').newFalse().newTrue().tuple().reduce().mark().binint1(3).shortBinUnicode('|').none().none().none().binint(-1).binint(-1).binint(16).tuple().build(), /hasobject lies/],
+    ['object dtype made by NEWOBJ, flags clearing hasobject', (w) => w.global('numpy', 'dtype').shortBinUnicode('O8').newFalse().newTrue().tuple3().newobj().mark().binint1(3).shortBinUnicode('|').none().none().none().binint(-1).binint(-1).binint(16).tuple().build(), /hasobject lies/],
     ['a numpy.dtypes class given a state', (w) => w.global('numpy.dtypes', 'Float64DType').emptyTuple().reduce().mark().binint1(3).shortBinUnicode('<').none().none().none().binint(-1).binint(-1).binint(1).tuple().build(), /numpy\.dtypes class/],
   ];
   for (const [name, body, message] of cases) {
