@@ -27,6 +27,7 @@ export {
   POLICY_VERSION,
   PYTHON_POLICY_VERSION,
   POLICY_FILE_NAMES,
+  MAIN_NAMESPACES,
   type ResolveOptions,
   type Suggestions,
   type PythonPolicy,
