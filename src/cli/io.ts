@@ -19,7 +19,22 @@ export function colorAllowed(isTTY: boolean, env: NodeJS.ProcessEnv): boolean {
   return isTTY && env.TERM !== 'dumb';
 }
 
+/** Exit status of a process killed by SIGPIPE, what Unix tools report when their reader goes away. */
+export const CLOSED_PIPE_EXIT = 128 + 13;
+
+/**
+ * A reader that goes away (`pickle-guard scan . | head`) is not a crash: stop quietly with
+ * the status a SIGPIPE'd tool has, never 0, so `set -o pipefail` cannot read it as "allowed".
+ */
+function exitOnClosedPipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(CLOSED_PIPE_EXIT);
+  });
+}
+
 export function processIO(): CliIO {
+  exitOnClosedPipe(process.stdout);
   return {
     out: (t) => process.stdout.write(t),
     err: (t) => process.stderr.write(t),
