@@ -9,8 +9,18 @@
  */
 import type { ByteSource } from '../io/byte-source.js';
 import type { PickleLimits } from '../pickle/types.js';
-import { createContext, defaultMachine, report, reportLimit, type PickleMachine, type Place, type ScanContext } from './context.js';
-import { decompressInto } from './decompress.js';
+import { openDecompressed, type CompressionKind } from './compression/index.js';
+import {
+  createContext,
+  decompressCap,
+  defaultMachine,
+  report,
+  reportLimit,
+  spendDecompressed,
+  type PickleMachine,
+  type Place,
+  type ScanContext,
+} from './context.js';
 import { scanJoblibFirstPickle, scanRawPickle } from './raw-pickle.js';
 import { analyzeNpy } from './npy.js';
 import { sniff, type Sniffed } from './sniff.js';
@@ -73,8 +83,7 @@ function analyzeNode(ctx: ScanContext, place: Place, source: ByteSource, head: S
     case 'compressed':
     case 'joblib-zf': {
       const kind = head.kind === 'compressed' ? head.compression : 'joblib-zf';
-      const inner = decompressInto(ctx, place, source, kind);
-      if (inner) nested(ctx, { member: place.member, depth: place.depth + 1 }, inner, sniff(inner));
+      analyzeCompressed(ctx, place, source, kind);
       // joblib's legacy ZF container is zlib inside a small header.
       return head.kind === 'compressed' ? { format: 'compressed', compression: head.compression } : { format: 'joblib', compression: 'zlib' };
     }
@@ -91,6 +100,30 @@ function analyzeNode(ctx: ScanContext, place: Place, source: ByteSource, head: S
       return { format: head.kind === 'unknown' && nothingRan ? 'unknown' : format };
     }
   }
+}
+
+/**
+ * Decompresses under the caps and reads what it holds as a nested container. zlib/gzip
+ * output is decoded on demand through a window (see compression/decoded-source.ts); a
+ * decoding that stops short while being read is reported after the scan.
+ */
+function analyzeCompressed(ctx: ScanContext, place: Place, source: ByteSource, kind: CompressionKind): void {
+  const { cap, limit } = decompressCap(ctx);
+  const opened = openDecompressed(kind, source, cap);
+  if (!opened.ok) {
+    if (opened.code === 'limit') reportLimit(ctx, place, limit, `${opened.message} (${limit})`);
+    else report(ctx, place, { code: opened.code, message: opened.message });
+    return;
+  }
+  const inner = opened.value;
+  spendDecompressed(ctx, inner.source.size);
+  try {
+    nested(ctx, { member: place.member, depth: place.depth + 1 }, inner.source, sniff(inner.source));
+  } finally {
+    inner.close();
+  }
+  const error = inner.error();
+  if (error !== undefined) report(ctx, place, { code: 'decompression-failed', message: `${kind}: ${error}` });
 }
 
 /** A container found inside another one: bounded by maxNestingDepth. */

@@ -3,16 +3,20 @@
  * joblib's `_detect_compressor` does, and decoded synchronously with an output cap that is
  * enforced while decoding.
  *
- * zlib/gzip: node:zlib (native, `maxOutputLength`). bz2, xz, .lzma and lz4 frames: our own
- * decoders in this folder (see docs/compression.md for why).
+ * zlib/gzip: node:zlib (native, `maxOutputLength`), streamed through a window by
+ * `openDecompressed`. bz2, xz, .lzma and lz4 frames: our own decoders in this folder, whole
+ * stream at once (see docs/compression.md for why).
  */
 import { gunzipSync, inflateSync } from 'node:zlib';
+import { bufferSource, type ByteSource } from '../../io/byte-source.js';
 import type { Compression } from '../types.js';
 import { decodeBzip2 } from './bzip2.js';
+import { countDecoded, decodedSource } from './decoded-source.js';
 import { decodeLz4 } from './lz4.js';
 import { decodeLzmaAlone } from './lzma-alone.js';
 import { CorruptInput, OutputLimit, UnsupportedInput } from './output.js';
 import { decodeXz } from './xz.js';
+import { streamingZlibAvailable, zlibPullDecoder } from './zlib-stream.js';
 
 export type CompressionKind = Compression | 'joblib-zf';
 
@@ -136,7 +140,45 @@ function decodeJoblibZf(input: Uint8Array, cap: number): Uint8Array {
   return data;
 }
 
-function failure(kind: CompressionKind, e: unknown, cap: number): DecompressResult {
+/** Decompressed bytes as a source; `close` frees the decoder; `error` tells a read that stopped short. */
+export interface Decompressed {
+  source: ByteSource;
+  /** Whether the bytes are decoded on demand through a window (zlib, gzip) rather than held whole. */
+  streaming: boolean;
+  error(): string | undefined;
+  close(): void;
+}
+
+export type OpenResult = { ok: true; value: Decompressed } | Extract<DecompressResult, { ok: false }>;
+
+/**
+ * Decompresses `input` as `kind` under `maxOutputBytes`, as a ByteSource. zlib and gzip are
+ * decoded once to learn the size (and prove the stream decodes within the cap), then again,
+ * window by window, as the source is read: memory stays at the window whatever the output
+ * size. The other codecs decode the whole stream into memory (bounded by the cap). Every
+ * failure is a result, never a throw.
+ */
+export function openDecompressed(kind: CompressionKind, input: ByteSource, maxOutputBytes: number): OpenResult {
+  const cap = Math.max(0, Math.floor(maxOutputBytes));
+  if ((kind === 'zlib' || kind === 'gzip') && streamingZlibAvailable()) {
+    const open = () => zlibPullDecoder(kind, input);
+    try {
+      const source = decodedSource(open, countDecoded(open, cap));
+      return { ok: true, value: { source, streaming: true, error: source.error, close: source.close } };
+    } catch (e) {
+      return failure(kind, e, cap);
+    }
+  }
+  // The whole input is read into memory for the whole-stream decoders: bound it too.
+  if (input.size > cap) {
+    return { ok: false, code: 'limit', message: `${kind} input of ${input.size} bytes is larger than the ${cap} bytes it may decompress to` };
+  }
+  const result = decompressSync(kind, input.read(0, input.size), cap);
+  if (!result.ok) return result;
+  return { ok: true, value: { source: bufferSource(result.bytes), streaming: false, error: () => undefined, close: () => {} } };
+}
+
+function failure(kind: CompressionKind, e: unknown, cap: number): Extract<DecompressResult, { ok: false }> {
   const detail = e instanceof Error ? e.message : String(e);
   if (e instanceof OutputLimit || (e as { code?: unknown })?.code === 'ERR_BUFFER_TOO_LARGE') {
     return { ok: false, code: 'limit', message: `${kind}: decompressed output exceeds the limit of ${cap} bytes` };
