@@ -4,12 +4,12 @@
  * throws: every failure is a finding.
  */
 import type { ByteSource } from '../io/byte-source.js';
-import { PickleMachine } from './machine.js';
+import { runMachine } from './machine/run.js';
 import type { MachineOptions, PickleStreamAnalysis } from './types.js';
 
 export function analyzePickleStream(source: ByteSource, options: MachineOptions = {}): PickleStreamAnalysis {
   try {
-    return new PickleMachine(source, options).run();
+    return runMachine(source, options);
   } catch (err) {
     // Only reachable through a bug in option handling: still fail closed.
     const start = options.start ?? 0;
