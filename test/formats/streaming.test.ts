@@ -1,0 +1,243 @@
+/**
+ * Streaming decompression: the native zlib/gzip pull decoder, the windowed source over it,
+ * and the container layer reading compressed files through them (caps, corrupt streams,
+ * bytes in the middle of a stream, a file that changes between the two passes).
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { deflateSync, gzipSync, inflateSync } from 'node:zlib';
+import { countDecoded, decodedSource } from '../../src/formats/compression/decoded-source.js';
+import { openDecompressed } from '../../src/formats/compression/index.js';
+import { streamingZlibAvailable, zlibPullDecoder } from '../../src/formats/compression/zlib-stream.js';
+import { analyzeContainer } from '../../src/formats/index.js';
+import { bufferSource, type ByteSource } from '../../src/io/byte-source.js';
+import { PickleWriter } from '../pickle/writer.js';
+
+const MiB = 1 << 20;
+
+/** Bytes that compress a little but not to nothing (a counter mixed with a cheap hash). */
+function pseudo(n: number, seed = 1): Uint8Array {
+  const out = new Uint8Array(n);
+  let x = seed;
+  for (let i = 0; i < n; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    out[i] = (i & 0xf0) ^ (x >>> 28);
+  }
+  return out;
+}
+
+function decodeAll(kind: 'zlib' | 'gzip', input: Uint8Array, outChunk: number): Uint8Array {
+  const d = zlibPullDecoder(kind, bufferSource(input));
+  const parts: Uint8Array[] = [];
+  const out = new Uint8Array(outChunk);
+  try {
+    for (;;) {
+      const n = d.read(out);
+      if (n === 0) break;
+      parts.push(out.slice(0, n));
+    }
+  } finally {
+    d.close();
+  }
+  return new Uint8Array(Buffer.concat(parts));
+}
+
+/** A source whose bytes become `later` once a read has reached its end (the counting pass). */
+function switchingSource(first: Uint8Array, later: Uint8Array): ByteSource & { switched: boolean } {
+  const s = {
+    switched: false,
+    size: first.length,
+    read(offset: number, length: number) {
+      const bytes = s.switched ? later : first;
+      if (offset + length >= first.length) s.switched = true;
+      return bytes.subarray(offset, Math.min(bytes.length, offset + length));
+    },
+  };
+  return s;
+}
+
+describe('native zlib pull decoder', () => {
+  it('is available on this Node (else compressed files fall back to whole-stream decoding)', () => {
+    assert.equal(streamingZlibAvailable(), true);
+  });
+
+  it('decodes zlib and gzip exactly as inflateSync/gunzipSync, whatever the output chunk', () => {
+    const data = pseudo(3 * MiB + 12345);
+    for (const chunk of [1, 777, 65536, 4 * MiB]) {
+      const small = chunk === 1 ? data.subarray(0, 5000) : data;
+      assert.deepEqual(decodeAll('zlib', deflateSync(small), chunk), new Uint8Array(small), `zlib, chunk ${chunk}`);
+      assert.deepEqual(decodeAll('gzip', gzipSync(small), chunk), new Uint8Array(small), `gzip, chunk ${chunk}`);
+    }
+  });
+
+  it('decodes an empty stream to nothing', () => {
+    assert.equal(decodeAll('zlib', deflateSync(new Uint8Array(0)), 100).length, 0);
+  });
+
+  it('refuses a truncated stream and bytes after a zlib stream', () => {
+    const z = deflateSync(pseudo(200_000));
+    assert.throws(() => decodeAll('zlib', z.subarray(0, z.length - 10), 65536), /unexpected end of file/);
+    assert.throws(() => decodeAll('zlib', Buffer.concat([z, Buffer.from('junk')]), 65536), /4 bytes follow the end of the zlib stream/);
+    assert.throws(() => decodeAll('zlib', Buffer.from('not zlib at all'), 65536), /incorrect header check/);
+  });
+
+  it('reads gzip members back to back and ignores trailing zero padding, as gunzipSync does', () => {
+    const a = pseudo(70_000, 2);
+    const b = pseudo(90_000, 3);
+    const both = Buffer.concat([gzipSync(a), gzipSync(b), Buffer.alloc(7)]);
+    assert.deepEqual(decodeAll('gzip', both, 4096), new Uint8Array(Buffer.concat([a, b])));
+  });
+});
+
+describe('decoded source', () => {
+  const data = pseudo(5 * MiB + 333);
+  const z = new Uint8Array(deflateSync(data));
+  const open = () => zlibPullDecoder('zlib', bufferSource(z));
+
+  it('counts the size and keeps exact copies of the first and last windows', () => {
+    const c = countDecoded(open, 1 << 30);
+    assert.equal(c.size, data.length);
+    assert.deepEqual(c.head, data.subarray(0, c.head.length));
+    assert.deepEqual(c.tail, data.subarray(c.tailStart));
+    assert.ok(c.head.length >= MiB && c.tail.length >= MiB);
+  });
+
+  it('stops counting at the cap, one byte past it', () => {
+    assert.throws(() => countDecoded(open, data.length - 1), /exceeds the limit of/);
+    assert.equal(countDecoded(open, data.length).size, data.length);
+  });
+
+  it('serves head and tail reads without a decoder, middle reads with one forward decoder', () => {
+    const src = decodedSource(open, countDecoded(open, 1 << 30));
+    assert.deepEqual(src.read(0, 100), data.subarray(0, 100));
+    assert.deepEqual(src.read(data.length - 50, 1000), data.subarray(data.length - 50));
+    assert.equal(src.starts(), 0);
+    // Forward in 1 MiB windows, as the pickle reader goes.
+    for (let at = 0; at < data.length; at += MiB) assert.deepEqual(src.read(at, MiB), data.subarray(at, at + MiB), `window at ${at}`);
+    assert.equal(src.starts(), 1);
+    src.close();
+  });
+
+  it('restarts for a read behind its window and keeps a small look-back', () => {
+    const src = decodedSource(open, countDecoded(open, 1 << 30));
+    const mid = 2 * MiB + 5;
+    assert.deepEqual(src.read(mid, 10), data.subarray(mid, mid + 10));
+    assert.deepEqual(src.read(mid - 1000, 10), data.subarray(mid - 1000, mid - 990)); // look-back: no restart
+    assert.equal(src.starts(), 1);
+    assert.deepEqual(src.read(MiB + 1, 10), data.subarray(MiB + 1, MiB + 11)); // behind: restart
+    assert.equal(src.starts(), 2);
+    // A read bigger than the window, straddling the middle.
+    assert.deepEqual(src.read(MiB + 7, 3 * MiB), data.subarray(MiB + 7, 4 * MiB + 7));
+    assert.equal(src.error(), undefined);
+    src.close();
+  });
+
+  it('random reads all return the right bytes', () => {
+    const src = decodedSource(open, countDecoded(open, 1 << 30));
+    let x = 7;
+    for (let i = 0; i < 60; i++) {
+      x = (x * 48271) % 2147483647;
+      const at = x % data.length;
+      const len = 1 + (x % 300_000);
+      assert.deepEqual(src.read(at, len), data.subarray(at, at + len), `read ${at}+${len}`);
+    }
+    src.close();
+  });
+
+  it('stops short and says why when a later decoding disagrees with the count', () => {
+    const other = new Uint8Array(deflateSync(data.subarray(0, 3 * MiB)));
+    let opens = 0;
+    const changing = () => zlibPullDecoder('zlib', bufferSource(opens++ === 0 ? z : other));
+    const src = decodedSource(changing, countDecoded(changing, 1 << 30));
+    const got = src.read(3 * MiB + 5, 10); // past the 3 MiB the second decoding has, before the kept tail
+    assert.equal(got.length, 0);
+    assert.match(src.error() ?? '', /ended after 3145728 of the 5243213 bytes counted before/);
+    src.close();
+  });
+});
+
+/** A pickle: [bytes(A), os.system, bytes(B)] with the import in the middle of a big stream. */
+function pickleWithMiddleImport(before: number, after: number): Uint8Array {
+  const head = new PickleWriter().proto(4).mark().binBytes8Header(before).bytes();
+  const mid = new PickleWriter().shortBinUnicode('os').shortBinUnicode('system').stackGlobal().binBytes8Header(after).bytes();
+  const tail = new PickleWriter().list().stop().bytes();
+  return Buffer.concat([head, pseudo(before, 4), mid, pseudo(after, 5), tail]);
+}
+
+describe('compressed containers read through the stream', () => {
+  it('finds an import in the middle of a 6 MiB zlib stream (outside the kept head and tail)', () => {
+    const p = pickleWithMiddleImport(3 * MiB, 3 * MiB);
+    const a = analyzeContainer(bufferSource(deflateSync(p)));
+    assert.equal(a.compression, 'zlib');
+    assert.deepEqual(a.findings, []);
+    assert.deepEqual(a.streams.map((s) => s.analysis.imports.map((i) => `${i.module}.${i.name}`)), [['os.system']]);
+    assert.deepEqual(a.streams[0]!.analysis.findings, []);
+  });
+
+  it('the same through gzip', () => {
+    const p = pickleWithMiddleImport(2 * MiB, 2 * MiB);
+    const a = analyzeContainer(bufferSource(gzipSync(p)));
+    assert.equal(a.compression, 'gzip');
+    assert.deepEqual(a.streams.map((s) => s.analysis.imports.map((i) => `${i.module}.${i.name}`)), [['os.system']]);
+  });
+
+  it('opens zlib and gzip as streaming sources, with the exact decoded bytes', () => {
+    const p = pickleWithMiddleImport(MiB, 2 * MiB);
+    for (const [kind, bytes] of [['zlib', deflateSync(p)], ['gzip', gzipSync(p)]] as const) {
+      const r = openDecompressed(kind, bufferSource(bytes), 1 << 30);
+      assert.ok(r.ok);
+      assert.equal(r.value.streaming, true);
+      assert.equal(r.value.source.size, p.length);
+      assert.deepEqual(r.value.source.read(0, p.length), new Uint8Array(p));
+      r.value.close();
+    }
+  });
+
+  it('a zlib bomb stops at maxDecompressedBytesPerMember while it is decoded', () => {
+    const bomb = deflateSync(Buffer.alloc(64 * MiB), { level: 9 });
+    const a = analyzeContainer(bufferSource(bomb), { limits: { maxDecompressedBytesPerMember: 4 * MiB } });
+    assert.equal(a.streams.length, 0);
+    assert.equal(a.findings.length, 1);
+    assert.equal(a.findings[0]!.code, 'limit');
+    assert.equal(a.findings[0]!.limit, 'maxDecompressedBytesPerMember');
+  });
+
+  it('maxDecompressedBytesTotal bounds the stream too', () => {
+    const p = pickleWithMiddleImport(MiB, MiB);
+    const a = analyzeContainer(bufferSource(deflateSync(p)), { limits: { maxDecompressedBytesTotal: MiB } });
+    assert.equal(a.findings[0]?.limit, 'maxDecompressedBytesTotal');
+    assert.equal(a.streams.length, 0);
+  });
+
+  it('a truncated or corrupt stream is decompression-failed, nothing scanned', () => {
+    const z = deflateSync(pickleWithMiddleImport(MiB, MiB));
+    const cut = analyzeContainer(bufferSource(z.subarray(0, z.length >> 1)));
+    assert.deepEqual(cut.findings.map((f) => f.code), ['decompression-failed']);
+    assert.equal(cut.streams.length, 0);
+    const flipped = Buffer.from(z);
+    flipped[z.length >> 1] ^= 0xff;
+    const bad = analyzeContainer(bufferSource(flipped));
+    assert.ok(bad.findings.some((f) => f.code === 'decompression-failed'));
+  });
+
+  it('a file whose bytes change after the counting pass is reported, not allowed', () => {
+    const p = pickleWithMiddleImport(3 * MiB, 3 * MiB);
+    const first = deflateSync(p);
+    // Same length, different content: the second decoding fails (or disagrees).
+    const later = Buffer.from(first);
+    later.fill(0x41, 1000, first.length - 1000);
+    const source = switchingSource(first, later);
+    const a = analyzeContainer(source);
+    assert.equal(source.switched, true);
+    const failed = a.findings.filter((f) => f.code === 'decompression-failed');
+    assert.equal(failed.length, 1, JSON.stringify(a.findings));
+    assert.match(failed[0]!.message, /^zlib: decoding again failed/);
+  });
+
+  it('decodes each zlib input the way inflateSync does (the reference)', () => {
+    const p = pickleWithMiddleImport(100, 100);
+    const r = openDecompressed('zlib', bufferSource(deflateSync(p)), 1 << 20);
+    assert.ok(r.ok);
+    assert.deepEqual(r.value.source.read(0, 1 << 20), new Uint8Array(inflateSync(deflateSync(p))));
+  });
+});
