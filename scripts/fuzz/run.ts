@@ -16,6 +16,7 @@ import { appendFileSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { judgeLocally, loadPresets, loadSeeds, makeCase, ROOT, type LocalJudgement } from './campaign.js';
 import { disagreements, type LoaderRow } from './compare.js';
+import type { ScanReport } from '../../src/scan/index.js';
 
 interface Options {
   seconds: number;
@@ -74,6 +75,15 @@ function runHarness(paths: string[]): LoaderRow[] {
   return res.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as LoaderRow);
 }
 
+/** Groups disagreements by likely root cause: which loaders, and the report's findings with numbers blanked. */
+function signature(report: ScanReport, found: readonly { loader: string }[]): string {
+  const loaders = found.map((d) => d.loader).sort().join(',');
+  const findings = report.findings.map((f) => `${f.code}:${f.message.replace(/\d+/g, 'N').slice(0, 80)}`).join(' | ');
+  return `${loaders} :: ${report.format} :: ${findings}`;
+}
+
+const signatures: Record<string, number> = {};
+
 function flush(o: Options, batch: Pending[]): void {
   if (batch.length === 0) return;
   const rows = runHarness(batch.map((p) => p.path));
@@ -87,8 +97,14 @@ function flush(o: Options, batch: Pending[]): void {
     const found = disagreements(report, mine);
     if (found.length > 0) {
       stats.disagreements++;
+      const sig = signature(report, found);
+      const seen = (signatures[sig] = (signatures[sig] ?? 0) + 1);
+      if (seen > 3) {
+        rmSync(p.path, { force: true });
+        continue;
+      }
       const kept = keep(o, p);
-      record(o, { kind: 'disagreement', file: kept, index: p.index, seed: p.seed, steps: p.steps, preset: p.judged.allowedBy!.preset, found, listed: report.globals.map((g) => `${g.module}.${g.name}`), rows: mine });
+      record(o, { kind: 'disagreement', signature: sig, file: kept, index: p.index, seed: p.seed, steps: p.steps, preset: p.judged.allowedBy!.preset, found, listed: report.globals.map((g) => `${g.module}.${g.name}`), rows: mine });
       console.log(`DISAGREEMENT case ${p.index} (${p.seed} ${p.steps.join('+')}): ${found.map((d) => `${d.loader} imported ${d.unlisted.join(', ')}`).join('; ')}`);
     } else {
       rmSync(p.path, { force: true });
@@ -131,7 +147,7 @@ function main(): void {
     if (batch.length >= o.batch) flush(o, batch);
   }
   flush(o, batch);
-  console.log(JSON.stringify({ seed: o.seed, ...stats }));
+  console.log(JSON.stringify({ seed: o.seed, ...stats, signatures }, null, 1));
 }
 
 main();

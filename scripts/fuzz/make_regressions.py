@@ -1,0 +1,54 @@
+"""Writes the minimised fuzz findings to test/fixtures/fuzz/ (stdlib python3 only).
+
+    python3 scripts/fuzz/make_regressions.py [OUTDIR]
+
+Each case is the smallest file found for one root cause; docs/fuzzing.md says what each
+one is, which loader reads it differently and what the scanner missed. The command an
+argument names is harmless (`true`): the harness never runs it anyway.
+"""
+import os
+import struct
+import sys
+
+OUT = os.path.join(os.path.dirname(__file__), '..', '..', 'test', 'fixtures', 'fuzz')
+
+
+def sbu(s: str) -> bytes:
+    """SHORT_BINUNICODE + MEMOIZE."""
+    b = s.encode()
+    return b'\x8c' + bytes([len(b)]) + b + b'\x94'
+
+
+def posix_system_call() -> bytes:
+    """posix.system('true') through STACK_GLOBAL + REDUCE, then STOP."""
+    return sbu('posix') + sbu('system') + b'\x93\x94' + sbu('true') + b'\x85\x94R\x94.'
+
+
+def overdeclared_frame(extra: int) -> bytes:
+    """A complete protocol-4 pickle whose one FRAME declares `extra` bytes more than the file holds.
+
+    The C unpickler (pickle.load, torch, numpy) fails at the FRAME ("pickle data was
+    truncated") before any import; the pure-Python unpickler (joblib's NumpyUnpickler)
+    reads what there is as the frame and runs it to STOP.
+    """
+    body = posix_system_call()
+    return b'\x80\x04\x95' + struct.pack('<Q', len(body) + extra) + body
+
+
+CASES = {
+    'frame_overdeclared_by_1.pkl': overdeclared_frame(1),
+    'frame_overdeclared_by_16m.joblib': overdeclared_frame(16 << 20),
+}
+
+
+def main() -> None:
+    out = sys.argv[1] if len(sys.argv) > 1 else OUT
+    os.makedirs(out, exist_ok=True)
+    for name, data in CASES.items():
+        with open(os.path.join(out, name), 'wb') as f:
+            f.write(data)
+        print(name, len(data))
+
+
+if __name__ == '__main__':
+    main()
