@@ -94,12 +94,7 @@ function payload(r: Reader, n: number): PayloadRef {
 function signedLong(r: Reader, n: number): bigint | PayloadRef {
   r.checkLength(n, 'long');
   if (n > 64) return payload(r, n);
-  const i = r.ensure(n);
-  let v = 0n;
-  for (let j = n - 1; j >= 0; j--) v = (v << 8n) | BigInt(r.buf[i + j]!);
-  if (n > 0 && r.buf[i + n - 1]! & 0x80) v -= 1n << BigInt(8 * n);
-  r.skip(n);
-  return v;
+  return r.signedLE(n);
 }
 
 function small(v: bigint): number | bigint {

@@ -85,33 +85,23 @@ export class Reader {
   }
 
   /**
-   * A C `_Unpickler_Read` of `n` bytes starts at `pos`: if it does not fit in the open
-   * frame, the frame's unread rest is dropped and the read starts at the frame's end.
+   * A C read of `n` bytes starts at `pos`. If it does not fit in the open frame, the
+   * crossing is recorded; `_Unpickler_Read` (`dropRest`) then drops the frame's unread
+   * rest and reads from the frame's end, `_Unpickler_ReadInto` (bytes payloads) runs on.
    */
-  private frameRead(n: number): void {
+  private frameRead(n: number, dropRest: boolean): void {
     const end = this.frameEnd;
     if (end < 0) return;
     if (this.pos >= end) this.frameEnd = -1;
     else if (this.pos + n > end) {
       this.crossed = end;
       this.frameEnd = -1;
-      this.pos = end;
-    }
-  }
-
-  /** A C `_Unpickler_ReadInto` of `n` bytes (bytes payloads): runs on across the frame end. */
-  private frameReadInto(n: number): void {
-    const end = this.frameEnd;
-    if (end < 0) return;
-    if (this.pos >= end) this.frameEnd = -1;
-    else if (this.pos + n > end) {
-      this.crossed = end;
-      this.frameEnd = -1;
+      if (dropRest) this.pos = end;
     }
   }
 
   private refill(n: number): number {
-    this.frameRead(n);
+    this.frameRead(n, true);
     if (this.pos + n <= this.bufEnd && this.pos >= this.bufStart) return this.pos - this.bufStart;
     if (this.pos + n > this.size) throw truncated(`${n} bytes needed at offset ${this.pos}, ${this.size - this.pos} left`);
     const want = Math.max(n, READ_WINDOW);
@@ -158,6 +148,17 @@ export class Reader {
     return hi >= 0x200000 ? Infinity : hi * 0x100000000 + lo;
   }
 
+  /** `n` bytes as a little-endian two's-complement integer (LONG1/LONG4 bodies); 0n for none. */
+  signedLE(n: number): bigint {
+    const i = this.ensure(n);
+    const b = this.buf;
+    let v = 0n;
+    for (let j = n - 1; j >= 0; j--) v = (v << 8n) | BigInt(b[i + j]!);
+    if (n > 0 && b[i + n - 1]! & 0x80) v -= 1n << BigInt(8 * n);
+    this.pos += n;
+    return v;
+  }
+
   f64be(): number {
     const i = this.ensure(8);
     this.pos += 8;
@@ -175,8 +176,7 @@ export class Reader {
     if (n > this.maxDeclaredLength) {
       throw new PickleReadError('limit', `${what} declares ${n} bytes, above maxDeclaredLength (${this.maxDeclaredLength})`, 'maxDeclaredLength');
     }
-    if (into) this.frameReadInto(n);
-    else this.frameRead(n);
+    this.frameRead(n, !into);
     if (n > this.size - this.pos) throw truncated(`${what} declares ${n} bytes, only ${this.size - this.pos} left`);
   }
 

@@ -130,13 +130,7 @@ export function binLong(r: Reader, n: number): Value {
     r.skip(n);
     return unknown(`int of ${n} bytes`);
   }
-  const i = r.ensure(n);
-  const b = r.buf;
-  let v = 0n;
-  for (let j = n - 1; j >= 0; j--) v = (v << 8n) | BigInt(b[i + j]!);
-  if (b[i + n - 1]! & 0x80) v -= 1n << BigInt(8 * n);
-  r.skip(n);
-  return intValue(v);
+  return intValue(r.signedLE(n));
 }
 
 /** Bytes payloads are never read: the value says where they are. */
