@@ -21,6 +21,23 @@ export function hygienic<F extends AnyFunction>(original: F, wrapper: F): F {
 }
 
 /**
+ * The wrapper a maker made for this original before, if any. Reinstalling then puts back
+ * the same function object, which keeps the code V8 optimised for it: a fresh closure
+ * starts cold (this is what made alternating install/uninstall rounds look slower). The
+ * wrappers keep no per-install state (they read the global state on every call), so
+ * reusing one is the same as making it anew.
+ */
+const wrappersMade = new WeakMap<AnyFunction, WeakMap<AnyFunction, AnyFunction>>();
+
+function wrapperFor(original: AnyFunction, makeWrapper: (original: AnyFunction) => AnyFunction): AnyFunction {
+  let byOriginal = wrappersMade.get(makeWrapper);
+  if (!byOriginal) wrappersMade.set(makeWrapper, (byOriginal = new WeakMap()));
+  let wrapper = byOriginal.get(original);
+  if (!wrapper) byOriginal.set(original, (wrapper = makeWrapper(original)));
+  return wrapper;
+}
+
+/**
  * Replaces `target[key]` with `makeWrapper(original)` and returns the undo step.
  * `hygiene: false` is for class replacements that inherit their statics.
  */
@@ -35,7 +52,7 @@ export function replaceProperty<T extends object>(
     return () => {}; // not on this Node version: nothing to wrap
   }
   const original = descriptor.value as AnyFunction;
-  const made = makeWrapper(original);
+  const made = wrapperFor(original, makeWrapper);
   const wrapped = hygiene ? hygienic(original, made) : made;
   Object.defineProperty(target, key, { ...descriptor, value: wrapped });
   return () => {

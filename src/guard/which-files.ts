@@ -32,9 +32,15 @@ const byPolicy = new WeakMap<Policy, PolicyNames>();
  */
 const declaredGlobs = new WeakMap<Policy, readonly string[]>();
 
-/** Tells the guard exactly which include globs `policy.isArtifactPath` matches (with `{ dot: true }`). */
+/**
+ * Tells the guard exactly which include globs `policy.isArtifactPath` matches (with
+ * `{ dot: true }`). The basename test is compiled now, at install, not in the first read.
+ */
 export function declareArtifactGlobs(policy: Policy, include: readonly string[]): void {
   declaredGlobs.set(policy, include);
+  byPolicy.delete(policy);
+  if (lastPolicy === policy) lastNames = undefined;
+  namesOf(policy);
 }
 
 let lastPolicy: Policy | undefined;
