@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { deflateSync, gzipSync, inflateSync } from 'node:zlib';
+import { deflateSync, gunzipSync, gzipSync, inflateSync } from 'node:zlib';
 import { countDecoded, decodedSource } from '../../src/formats/compression/decoded-source.js';
 import { openDecompressed } from '../../src/formats/compression/index.js';
 import { streamingZlibAvailable, zlibPullDecoder } from '../../src/formats/compression/zlib-stream.js';
@@ -87,6 +87,29 @@ describe('native zlib pull decoder', () => {
     const both = Buffer.concat([gzipSync(a), gzipSync(b), Buffer.alloc(7)]);
     assert.deepEqual(decodeAll('gzip', both, 4096), new Uint8Array(Buffer.concat([a, b])));
   });
+});
+
+describe('gzip trailing bytes: the stream decides as gunzipSync (the whole-buffer decoder before) did', () => {
+  const member = gzipSync(pseudo(300_000, 6));
+  const cases: Array<[string, Uint8Array]> = [
+    ['junk after the member', Buffer.concat([member, Buffer.from('junk!')])],
+    ['a lone 0x1f after the member', Buffer.concat([member, Buffer.from([0x1f, 0, 1, 2])])],
+    ['zero padding then junk', Buffer.concat([member, Buffer.alloc(3), Buffer.from('x')])],
+    ['a second header cut after its magic', Buffer.concat([member, Buffer.from([0x1f, 0x8b])])],
+    ['zero padding only', Buffer.concat([member, Buffer.alloc(9)])],
+  ];
+  for (const [name, input] of cases) {
+    it(name, () => {
+      let reference: string;
+      try {
+        reference = `ok ${gunzipSync(input).length}`;
+      } catch (e) {
+        reference = `failed: ${(e as Error).message}`;
+      }
+      const r = openDecompressed('gzip', bufferSource(input), 1 << 30);
+      assert.equal(r.ok ? `ok ${r.value.source.size}` : r.message.replace(/^gzip stream does not decode: /, 'failed: '), reference);
+    });
+  }
 });
 
 describe('decoded source', () => {
