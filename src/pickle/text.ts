@@ -162,7 +162,8 @@ export function escapeDecode(bytes: Uint8Array, start: number, end: number): Uin
 
 /** A Python identifier-like text integer (`INT`, `LONG`, `GET`, `PUT`): sign, base prefix, underscores. */
 export function parseTextInt(text: string, base0: boolean): bigint | null {
-  let s = text.trim();
+  // C Py_ISSPACE (ASCII only): a Latin-1 NBSP is not a space to CPython, unlike trim().
+  let s = text.replace(/^[ \t\n\v\f\r]+|[ \t\n\v\f\r]+$/g, '');
   if (s.length === 0) return null;
   let neg = false;
   if (s[0] === '+' || s[0] === '-') {

@@ -10,26 +10,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateCase, mutatedCase } from './random-pickles.js';
 import { isViolation } from '../../src/findings.js';
-import { python, scan } from './helpers.js';
+import { oracle, scan } from './helpers.js';
 import type { PickleStreamAnalysis } from '../../src/pickle/types.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-const ORACLE = readFileSync(join(here, 'recording_unpickler.py'), 'utf8');
 const FIXTURES = join(here, '..', 'fixtures', 'pickles');
 const RANDOM_CASES = Number(process.env.PICKLE_DIFF_CASES ?? 4000);
-
-interface OracleResult {
-  imports: Array<[string, string]>;
-  error: string | null;
-}
-
-function oracle(streams: Uint8Array[]): OracleResult[] {
-  const input = streams.map((b) => Buffer.from(b).toString('hex')).join('\n') + '\n';
-  return python(ORACLE, input)
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as OracleResult);
-}
 
 /** Imports as find_class sees them: origin `import`, names as written. */
 function ours(a: PickleStreamAnalysis): Array<[string, string]> {

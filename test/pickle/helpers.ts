@@ -1,5 +1,6 @@
 /** Shared helpers for the pickle-layer tests. */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { bufferSource } from '../../src/io/byte-source.js';
 import { analyzePickleStream } from '../../src/pickle/index.js';
 import type { MachineOptions, PickleStreamAnalysis } from '../../src/pickle/types.js';
@@ -25,4 +26,22 @@ export function python(script: string, input?: string | Uint8Array): string {
   const res = spawnSync('python3', ['-c', script], { input: typeof input === 'string' ? Buffer.from(input) : input, maxBuffer: 1 << 28 });
   if (res.status !== 0) throw new Error(`python3 failed: ${res.stderr?.toString()}`);
   return res.stdout.toString('utf8');
+}
+
+const ORACLE = readFileSync(new URL('recording_unpickler.py', import.meta.url), 'utf8');
+
+/** What CPython's C Unpickler did with a stream (`recording_unpickler.py`). */
+export interface OracleResult {
+  /** find_class calls, names as written. */
+  imports: Array<[string, string]>;
+  error: string | null;
+}
+
+/** Runs the recording C Unpickler over each stream, in one python3 process. */
+export function oracle(streams: Uint8Array[]): OracleResult[] {
+  const input = streams.map((b) => Buffer.from(b).toString('hex')).join('\n') + '\n';
+  return python(ORACLE, input)
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as OracleResult);
 }

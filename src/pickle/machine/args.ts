@@ -28,45 +28,57 @@ function lineText(r: Reader): string {
   return latin1(r.buf, i, i + r.lineLength);
 }
 
-/** INT: `00`/`01` are booleans, else C strtol, else Python int(). */
-export function textInt(r: Reader): Value {
-  const text = lineText(r);
-  if (text === '00') return FALSE;
-  if (text === '01') return TRUE;
+/**
+ * The text the C parsers see: INT, LONG, FLOAT, GET and PUT hand the line to C string
+ * functions (strtol, PyLong_FromString, PyOS_string_to_double), which stop at a NUL byte,
+ * so `1.5\0junk` reads as 1.5 (CPython goes on where a stricter reading would stop).
+ */
+function cString(text: string): string {
   const nul = text.indexOf('\0');
-  let v = parseStrtol(nul >= 0 ? text.slice(0, nul) : text);
-  if (v === null) v = parseTextInt(nul >= 0 ? text.slice(0, nul) : text, true);
-  if (v === null) throw malformed(`could not convert string to int: ${JSON.stringify(text.slice(0, 40))}`);
-  if (text.length === 2 && (v === 0n || v === 1n)) return v === 1n ? TRUE : FALSE;
+  return nul >= 0 ? text.slice(0, nul) : text;
+}
+
+/**
+ * INT: C strtol, where 0 or 1 on a 2-character line (3 bytes with its newline) is a bool;
+ * else Python int(), which never gives a bool (`01` is True, `1 ` is int 1).
+ */
+export function textInt(r: Reader): Value {
+  const line = lineText(r);
+  const text = cString(line);
+  // strtol with no digits at all returns 0 and accepts when it stands on the NUL.
+  const x = text === '' ? 0n : parseStrtol(text);
+  if (x !== null) return line.length === 2 && (x === 0n || x === 1n) ? (x === 1n ? TRUE : FALSE) : intValue(x);
+  const v = parseTextInt(text, true);
+  if (v === null) throw malformed(`could not convert string to int: ${JSON.stringify(line.slice(0, 40))}`);
   return intValue(v);
 }
 
-/** LONG: Python int() text, an optional trailing `L`. */
+/** LONG: Python int() text, an optional trailing `L` (removed before the NUL cut, as in C). */
 export function textLong(r: Reader): Value {
   let text = lineText(r);
   if (text.endsWith('L')) text = text.slice(0, -1);
-  const v = parseTextInt(text, true);
+  const v = parseTextInt(cString(text), true);
   if (v === null) throw malformed(`invalid literal for int(): ${JSON.stringify(text.slice(0, 40))}`);
   return intValue(v);
 }
 
 export function textFloat(r: Reader): Value {
   const text = lineText(r);
-  const v = parseTextFloat(text);
+  const v = parseTextFloat(cString(text));
   if (v === null) throw malformed(`could not convert string to float: ${JSON.stringify(text.slice(0, 40))}`);
   return { k: 'float', v };
 }
 
 /** GET's memo index; one no memo can hold comes back as -1 (not found). */
 export function getIndex(r: Reader): number {
-  const v = parseTextInt(lineText(r), false);
+  const v = parseTextInt(cString(lineText(r)), false);
   if (v === null) throw malformed('invalid memo index in GET');
   return v > BigInt(Number.MAX_SAFE_INTEGER) || v < 0n ? -1 : Number(v);
 }
 
 /** PUT's memo index: negative or huge is an error, as in CPython. */
 export function putIndex(r: Reader): number {
-  const v = parseTextInt(lineText(r), false);
+  const v = parseTextInt(cString(lineText(r)), false);
   if (v === null) throw malformed('invalid memo index in PUT');
   if (v < 0n) throw malformed('negative PUT argument');
   if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw malformed('PUT index too large');
