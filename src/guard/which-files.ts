@@ -8,6 +8,7 @@
  * bytes are already in hand and one 16-byte pread for descriptors.
  */
 import { lstatSync, readSync, realpathSync } from 'node:fs';
+import { sep } from 'node:path';
 import type { Policy } from '../policy/types.js';
 import { basenameOf, basenameTest, type BasenameTest } from './name-shortcut.js';
 import { asGuard } from './state.js';
@@ -51,7 +52,8 @@ function namesOf(policy: Policy): PolicyNames {
   let names = byPolicy.get(policy);
   if (!names) {
     const include = declaredGlobs.get(policy);
-    names = { decided: new Map(), basename: include ? basenameTest(include) : undefined };
+    // The shortcut reads POSIX paths (name-shortcut.ts): elsewhere every first look runs the full test.
+    names = { decided: new Map(), basename: include && sep === '/' ? basenameTest(include) : undefined };
     byPolicy.set(policy, names);
   }
   lastPolicy = policy;
