@@ -68,7 +68,7 @@ test('the basename test never says no where the full glob says yes (default glob
 });
 
 for (const way of ['shortcut', 'full test']) {
-  test(`ordinary files are not artifacts; models are, also behind a symlink or a symlinked folder ({way})`, () => {
+  test(`ordinary files are not artifacts; models are, also behind a symlink or a symlinked folder (${way})`, () => {
   const { dir, policyFile } = tree();
   const policy = bothWays(policyFile).find(([w]) => w === way)![1];
   assert.equal(isArtifactByName(policy, join(dir, 'app/config.json')), false);
@@ -86,7 +86,7 @@ for (const way of ['shortcut', 'full test']) {
 }
 
 for (const way of ['shortcut', 'full test']) {
-  test(`a symlink re-pointed after its first read is judged by its new target ({way})`, () => {
+  test(`a symlink re-pointed after its first read is judged by its new target (${way})`, () => {
   const { dir, policyFile } = tree();
   const policy = bothWays(policyFile).find(([w]) => w === way)![1];
   const link = join(dir, 'app/current.json');
@@ -103,7 +103,7 @@ for (const way of ['shortcut', 'full test']) {
 }
 
 for (const way of ['shortcut', 'full test']) {
-  test(`a path missing at its first look is not remembered (it may appear as a symlink to a model) ({way})`, () => {
+  test(`a path missing at its first look is not remembered (it may appear as a symlink to a model) (${way})`, () => {
   const { dir, policyFile } = tree();
   const policy = bothWays(policyFile).find(([w]) => w === way)![1];
   const later = join(dir, 'app/later.json');
@@ -115,7 +115,7 @@ for (const way of ['shortcut', 'full test']) {
 }
 
 for (const way of ['shortcut', 'full test']) {
-  test(`a policy with folder globs has no shortcut: every file under the folder is an artifact, also through a symlink ({way})`, () => {
+  test(`a policy with folder globs has no shortcut: every file under the folder is an artifact, also through a symlink (${way})`, () => {
   const { dir, policyFile } = tree('version: 1\nallow: []\nartifacts:\n  include: ["models/**"]\n');
   const policy = bothWays(policyFile).find(([w]) => w === way)![1];
   writeFileSync(join(dir, 'models/weights.txt'), 'x');
@@ -202,4 +202,24 @@ test('opens compare the descriptor with the file a name was decided about: a pla
     uninstall();
     rmSync(dir, { recursive: true });
   }
+});
+
+test('with the shortcut, decisions equal the full test on 400 generated files and symlinks (default globs)', () => {
+  const { dir, policyFile } = tree();
+  const [[, fast], [, full]] = bothWays(policyFile) as [[string, Policy], [string, Policy]];
+  let seed = 12345;
+  const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+  const stems = ['model', '.hidden', 'a.b', 'weights', 'x'];
+  const exts = ['.pt', '.PT', '.pkl', '.pkl.gz', '.joblib.lz4', '.txt', '.json', '', '.pt.txt', '.npy', '.bin', '.model', '.pickle.xz', '.gz'];
+  const made: string[] = [];
+  for (let i = 0; i < 400; i++) {
+    const name = `${stems[rand(stems.length)]}${i}${exts[rand(exts.length)]}`;
+    const folder = rand(3) === 0 ? 'models' : 'app';
+    const path = join(dir, folder, name);
+    if (made.length > 0 && rand(4) === 0) symlinkSync(made[rand(made.length)]!, path);
+    else writeFileSync(path, 'x');
+    made.push(path);
+  }
+  for (const path of made) assert.equal(isArtifactByName(fast, path), full.isArtifactPath(path), path);
+  rmSync(dir, { recursive: true });
 });
