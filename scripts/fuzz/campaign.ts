@@ -46,10 +46,10 @@ export interface CaseMutant {
 }
 
 /** Case `index` of campaign `seed`: the same bytes on every run. */
-export function makeCase(campaignSeed: number, index: number, seeds: readonly Seed[]): CaseMutant {
+export function makeCase(campaignSeed: number, index: number, seeds: readonly Seed[], donors: readonly Seed[] = seeds): CaseMutant {
   const rng = makeRng((Math.imul(campaignSeed, 0x9e3779b1) ^ Math.imul(index + 1, 0x85ebca6b)) >>> 0);
   const seed = rng.pick(seeds);
-  const m = mutate(rng, seed, seeds);
+  const m = mutate(rng, seed, donors);
   return { index, seed: seed.name, steps: m.steps, bytes: m.bytes, ext: extname(seed.name) || '.bin' };
 }
 
