@@ -4,9 +4,15 @@
  * bytes in the middle of a stream, a file that changes between the two passes).
  */
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { deflateSync, gunzipSync, gzipSync, inflateSync } from 'node:zlib';
+import { Xxh32, xxh32 } from '../../src/formats/compression/checksums.js';
 import { countDecoded, decodedSource } from '../../src/formats/compression/decoded-source.js';
+import { decodeLz4 } from '../../src/formats/compression/lz4.js';
+import { lz4PullDecoder } from '../../src/formats/compression/lz4-stream.js';
+import type { PullDecoder } from '../../src/formats/compression/output.js';
 import { openDecompressed } from '../../src/formats/compression/index.js';
 import { streamingZlibAvailable, zlibPullDecoder } from '../../src/formats/compression/zlib-stream.js';
 import { analyzeContainer } from '../../src/formats/index.js';
@@ -262,5 +268,101 @@ describe('compressed containers read through the stream', () => {
     const r = openDecompressed('zlib', bufferSource(deflateSync(p)), 1 << 20);
     assert.ok(r.ok);
     assert.deepEqual(r.value.source.read(0, 1 << 20), new Uint8Array(inflateSync(deflateSync(p))));
+  });
+});
+
+const FIXTURES = new URL('../fixtures/compression/', import.meta.url).pathname;
+const MODELS = new URL('../fixtures/models/', import.meta.url).pathname;
+
+function pullAll(open: () => PullDecoder, chunk: number): Uint8Array {
+  const d = open();
+  const parts: Uint8Array[] = [];
+  const out = new Uint8Array(chunk);
+  try {
+    for (;;) {
+      const n = d.read(out);
+      if (n === 0) break;
+      parts.push(out.slice(0, n));
+    }
+  } finally {
+    d.close();
+  }
+  return new Uint8Array(Buffer.concat(parts));
+}
+
+/** The bytes a decoder produced, or the message it failed with, for comparing two decoders. */
+function outcome(f: () => Uint8Array): { ok: true; bytes: Uint8Array } | { ok: false; message: string } {
+  try {
+    return { ok: true, bytes: f() };
+  } catch (e) {
+    return { ok: false, message: (e as Error).message };
+  }
+}
+
+describe('incremental xxHash32', () => {
+  it('equals the one-shot xxh32 for any split of the input', () => {
+    const data = pseudo(1000, 9);
+    for (const len of [0, 1, 15, 16, 17, 33, 1000]) {
+      const whole = xxh32(data, 0, len);
+      for (const step of [1, 3, 16, 17, 64]) {
+        const h = new Xxh32();
+        for (let i = 0; i < len; i += step) h.update(data, i, Math.min(len, i + step));
+        assert.equal(h.digest(), whole, `length ${len}, pieces of ${step}`);
+      }
+    }
+  });
+});
+
+describe('lz4 pull decoder (block by block) against the whole-stream decoder', () => {
+  const lz4Files = readdirSync(FIXTURES).filter((f) => f.endsWith('.lz4')).map((f) => join(FIXTURES, f));
+  lz4Files.push(join(MODELS, 'joblib/bundle.lz4.joblib'));
+
+  for (const path of lz4Files) {
+    it(`decodes ${path.split('/').slice(-2).join('/')} to the same bytes`, () => {
+      const input = new Uint8Array(readFileSync(path));
+      const whole = decodeLz4(input, 1 << 30);
+      assert.deepEqual(pullAll(() => lz4PullDecoder(bufferSource(input)), 100_000), whole);
+    });
+  }
+
+  it('agrees on every truncation and on flipped bytes (fail or the same output)', () => {
+    const input = new Uint8Array(readFileSync(join(FIXTURES, 'text-all-checks.lz4')));
+    const cuts = [0, 3, 4, 6, 10, 11, 12, 15, 16, 100, input.length >> 1, input.length - 5, input.length - 4, input.length - 1];
+    const variants: Array<[string, Uint8Array]> = cuts.map((n) => [`cut at ${n}`, input.subarray(0, n)]);
+    for (const at of [4, 5, 6, 14, 15, 16, 20, 200, input.length >> 1, input.length - 2]) {
+      const copy = input.slice();
+      copy[at] = copy[at]! ^ 0x41;
+      variants.push([`flip at ${at}`, copy]);
+    }
+    variants.push(['junk after the frame', new Uint8Array(Buffer.concat([input, Buffer.from('junk')]))]);
+    for (const [name, bytes] of variants) {
+      const a = outcome(() => decodeLz4(bytes, 1 << 30));
+      const b = outcome(() => pullAll(() => lz4PullDecoder(bufferSource(bytes)), 65536));
+      assert.equal(b.ok, a.ok, `${name}: whole ${a.ok ? 'ok' : a.message}, stream ${b.ok ? 'ok' : b.message}`);
+      if (a.ok && b.ok) assert.deepEqual(b.bytes, a.bytes, name);
+      else if (!a.ok && !b.ok) assert.equal(b.message, a.message, name);
+    }
+  });
+
+  it('holds one block plus 64 KiB, not the frame: a 16 MiB frame of zeros stops at the cap', () => {
+    const input = new Uint8Array(readFileSync(join(FIXTURES, 'zeros-16m.lz4')));
+    const open = () => lz4PullDecoder(bufferSource(input));
+    assert.equal(countDecoded(open, 1 << 30).size, 16 << 20);
+    assert.throws(() => countDecoded(open, 1 << 20), /exceeds the limit of 1048576 bytes/);
+    const r = openDecompressed('lz4', bufferSource(input), 1 << 30);
+    assert.ok(r.ok && r.value.streaming);
+  });
+
+  it('scans the real lz4 joblib fixture through the stream with the same result as before', () => {
+    const input = new Uint8Array(readFileSync(join(MODELS, 'joblib/bundle.lz4.joblib')));
+    const a = analyzeContainer(bufferSource(input));
+    const inner = analyzeContainer(bufferSource(decodeLz4(input, 1 << 30)));
+    assert.equal(a.compression, 'lz4');
+    assert.deepEqual(a.findings, inner.findings);
+    assert.deepEqual(
+      a.streams.map((s) => s.analysis.imports.map((i) => `${i.module}.${i.name}`)),
+      inner.streams.map((s) => s.analysis.imports.map((i) => `${i.module}.${i.name}`)),
+    );
+    assert.ok(a.streams[0]!.analysis.imports.length > 0);
   });
 });

@@ -117,3 +117,56 @@ export function xxh32(b: Uint8Array, start = 0, end = b.length): number {
   h = Math.imul(h ^ (h >>> 13), P3) >>> 0;
   return (h ^ (h >>> 16)) >>> 0;
 }
+
+/**
+ * xxHash32 (seed 0) fed in pieces: the same value as `xxh32` over the pieces joined, for
+ * lz4 content checksums of frames decoded block by block.
+ */
+export class Xxh32 {
+  private v1 = (P1 + P2) >>> 0;
+  private v2 = P2;
+  private v3 = 0;
+  private v4 = (0 - P1) >>> 0;
+  private total = 0;
+  /** Bytes not yet folded into v1..v4 (fewer than 16). */
+  private readonly pending = new Uint8Array(16);
+  private pendingLength = 0;
+
+  update(b: Uint8Array, start = 0, end = b.length): void {
+    this.total += end - start;
+    let i = start;
+    if (this.pendingLength > 0) {
+      const take = Math.min(16 - this.pendingLength, end - i);
+      this.pending.set(b.subarray(i, i + take), this.pendingLength);
+      this.pendingLength += take;
+      i += take;
+      if (this.pendingLength < 16) return;
+      this.stripe(this.pending, 0);
+      this.pendingLength = 0;
+    }
+    for (const limit = end - 16; i <= limit; i += 16) this.stripe(b, i);
+    this.pending.set(b.subarray(i, end));
+    this.pendingLength = end - i;
+  }
+
+  private stripe(b: Uint8Array, i: number): void {
+    this.v1 = Math.imul(rotl((this.v1 + Math.imul(u32(b, i), P2)) >>> 0, 13), P1) >>> 0;
+    this.v2 = Math.imul(rotl((this.v2 + Math.imul(u32(b, i + 4), P2)) >>> 0, 13), P1) >>> 0;
+    this.v3 = Math.imul(rotl((this.v3 + Math.imul(u32(b, i + 8), P2)) >>> 0, 13), P1) >>> 0;
+    this.v4 = Math.imul(rotl((this.v4 + Math.imul(u32(b, i + 12), P2)) >>> 0, 13), P1) >>> 0;
+  }
+
+  digest(): number {
+    let h = this.total >= 16 ? (rotl(this.v1, 1) + rotl(this.v2, 7) + rotl(this.v3, 12) + rotl(this.v4, 18)) >>> 0 : P5;
+    // xxHash32 adds the length modulo 2^32.
+    h = (h + (this.total % 0x100000000)) >>> 0;
+    const b = this.pending;
+    const end = this.pendingLength;
+    let i = 0;
+    for (; i + 4 <= end; i += 4) h = Math.imul(rotl((h + Math.imul(u32(b, i), P3)) >>> 0, 17), P4) >>> 0;
+    for (; i < end; i++) h = Math.imul(rotl((h + Math.imul(b[i]!, P5)) >>> 0, 11), P1) >>> 0;
+    h = Math.imul(h ^ (h >>> 15), P2) >>> 0;
+    h = Math.imul(h ^ (h >>> 13), P3) >>> 0;
+    return (h ^ (h >>> 16)) >>> 0;
+  }
+}

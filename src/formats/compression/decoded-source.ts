@@ -15,8 +15,7 @@
  * changed between passes), reads stop short and `error()` says why; the caller reports it.
  */
 import type { ByteSource } from '../../io/byte-source.js';
-import { OutputLimit } from './output.js';
-import type { PullDecoder } from './zlib-stream.js';
+import { OutputLimit, type PullDecoder } from './output.js';
 
 /** Decoded bytes kept behind the last read, so a small step back needs no restart. */
 const LOOKBACK = 1 << 16;

@@ -3,9 +3,9 @@
  * joblib's `_detect_compressor` does, and decoded synchronously with an output cap that is
  * enforced while decoding.
  *
- * zlib/gzip: node:zlib (native, `maxOutputLength`), streamed through a window by
- * `openDecompressed`. bz2, xz, .lzma and lz4 frames: our own decoders in this folder, whole
- * stream at once (see docs/compression.md for why).
+ * zlib/gzip: node:zlib (native, `maxOutputLength`). bz2, xz, .lzma and lz4 frames: our own
+ * decoders in this folder (see docs/compression.md for why). `openDecompressed` streams
+ * zlib, gzip and lz4 through a window; the others are decoded whole.
  */
 import { gunzipSync, inflateSync } from 'node:zlib';
 import { bufferSource, type ByteSource } from '../../io/byte-source.js';
@@ -13,8 +13,9 @@ import type { Compression } from '../types.js';
 import { decodeBzip2 } from './bzip2.js';
 import { countDecoded, decodedSource } from './decoded-source.js';
 import { decodeLz4 } from './lz4.js';
+import { lz4PullDecoder } from './lz4-stream.js';
 import { decodeLzmaAlone } from './lzma-alone.js';
-import { CorruptInput, OutputLimit, UnsupportedInput } from './output.js';
+import { CorruptInput, OutputLimit, UnsupportedInput, type PullDecoder } from './output.js';
 import { decodeXz } from './xz.js';
 import { streamingZlibAvailable, zlibPullDecoder } from './zlib-stream.js';
 
@@ -143,7 +144,7 @@ function decodeJoblibZf(input: Uint8Array, cap: number): Uint8Array {
 /** Decompressed bytes as a source; `close` frees the decoder; `error` tells a read that stopped short. */
 export interface Decompressed {
   source: ByteSource;
-  /** Whether the bytes are decoded on demand through a window (zlib, gzip) rather than held whole. */
+  /** Whether the bytes are decoded on demand through a window (zlib, gzip, lz4) rather than held whole. */
   streaming: boolean;
   error(): string | undefined;
   close(): void;
@@ -151,17 +152,24 @@ export interface Decompressed {
 
 export type OpenResult = { ok: true; value: Decompressed } | Extract<DecompressResult, { ok: false }>;
 
+/** The streaming decoder for `kind`, when there is one. */
+function pullDecoder(kind: CompressionKind, input: ByteSource): (() => PullDecoder) | undefined {
+  if ((kind === 'zlib' || kind === 'gzip') && streamingZlibAvailable()) return () => zlibPullDecoder(kind, input);
+  if (kind === 'lz4') return () => lz4PullDecoder(input);
+  return undefined;
+}
+
 /**
- * Decompresses `input` as `kind` under `maxOutputBytes`, as a ByteSource. zlib and gzip are
- * decoded once to learn the size (and prove the stream decodes within the cap), then again,
- * window by window, as the source is read: memory stays at the window whatever the output
- * size. The other codecs decode the whole stream into memory (bounded by the cap). Every
- * failure is a result, never a throw.
+ * Decompresses `input` as `kind` under `maxOutputBytes`, as a ByteSource. zlib, gzip and lz4
+ * are decoded once to learn the size (and prove the stream decodes within the cap), then
+ * again, window by window, as the source is read: memory stays at the window whatever the
+ * output size. The other codecs decode the whole stream into memory (bounded by the cap).
+ * Every failure is a result, never a throw.
  */
 export function openDecompressed(kind: CompressionKind, input: ByteSource, maxOutputBytes: number): OpenResult {
   const cap = Math.max(0, Math.floor(maxOutputBytes));
-  if ((kind === 'zlib' || kind === 'gzip') && streamingZlibAvailable()) {
-    const open = () => zlibPullDecoder(kind, input);
+  const open = pullDecoder(kind, input);
+  if (open) {
     try {
       const source = decodedSource(open, countDecoded(open, cap));
       return { ok: true, value: { source, streaming: true, error: source.error, close: source.close } };

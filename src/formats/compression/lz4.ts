@@ -22,7 +22,7 @@ export function decodeLz4(input: Uint8Array, cap: number): Uint8Array {
   let frames = 0;
   while (pos < input.length) {
     const magic = u32le(input, pos);
-    if ((magic & 0xfffffff0) === 0x184d2a50) {
+    if (isSkippable(magic)) {
       pos += 8 + u32le(input, pos + 4); // skippable frame
       if (pos > input.length) throw new CorruptInput('lz4 skippable frame truncated');
       continue;
@@ -35,17 +35,31 @@ export function decodeLz4(input: Uint8Array, cap: number): Uint8Array {
   return out.result();
 }
 
-function decodeFrame(input: Uint8Array, start: number, out: OutputBuffer): number {
-  let pos = start;
+export const LZ4_MAGIC = MAGIC;
+
+/** True for the magic of an lz4 skippable frame (0x184D2A50-5F). */
+export function isSkippable(magic: number): boolean {
+  return (magic & 0xfffffff0) === 0x184d2a50;
+}
+
+export interface FrameDescriptor {
+  independent: boolean;
+  blockChecksum: boolean;
+  contentChecksum: boolean;
+  contentSize?: number;
+  blockMax: number;
+  /** Offset just past the descriptor (its header checksum byte). */
+  end: number;
+}
+
+/** Parses and checks the frame descriptor starting at `pos` (just after the magic). */
+export function parseDescriptor(input: Uint8Array, pos: number): FrameDescriptor {
   if (pos + 3 > input.length) throw new CorruptInput('lz4 frame descriptor truncated');
   const flg = input[pos]!;
   const bd = input[pos + 1]!;
   if (flg >> 6 !== 1) throw new UnsupportedInput('lz4 frame version is not 01');
   if (flg & 0x02 || bd & 0x8f) throw new CorruptInput('lz4 frame descriptor reserved bits set');
-  const independent = (flg & 0x20) !== 0;
-  const blockChecksum = (flg & 0x10) !== 0;
   const hasContentSize = (flg & 0x08) !== 0;
-  const contentChecksum = (flg & 0x04) !== 0;
   if (flg & 0x01) throw new UnsupportedInput('lz4 frame needs a preset dictionary');
   const blockMax = BLOCK_MAX[(bd >> 4) & 7]!;
   if (blockMax === 0) throw new CorruptInput('lz4 block size id invalid');
@@ -54,9 +68,19 @@ function decodeFrame(input: Uint8Array, start: number, out: OutputBuffer): numbe
   if (((xxh32(input, pos, descEnd) >>> 8) & 0xff) !== input[descEnd]) {
     throw new CorruptInput('lz4 frame header checksum mismatch');
   }
-  let contentSize: number | undefined;
-  if (hasContentSize) contentSize = u32le(input, pos + 2) + u32le(input, pos + 6) * 2 ** 32;
-  pos = descEnd + 1;
+  return {
+    independent: (flg & 0x20) !== 0,
+    blockChecksum: (flg & 0x10) !== 0,
+    contentChecksum: (flg & 0x04) !== 0,
+    ...(hasContentSize ? { contentSize: u32le(input, pos + 2) + u32le(input, pos + 6) * 2 ** 32 } : {}),
+    blockMax,
+    end: descEnd + 1,
+  };
+}
+
+function decodeFrame(input: Uint8Array, start: number, out: OutputBuffer): number {
+  const { independent, blockChecksum, contentChecksum, contentSize, blockMax, end } = parseDescriptor(input, start);
+  let pos = end;
   const frameStart = out.length;
   for (;;) {
     const word = u32le(input, pos);
@@ -88,7 +112,7 @@ function decodeFrame(input: Uint8Array, start: number, out: OutputBuffer): numbe
  * One LZ4 block; matches may reach back to `windowStart` (the block, or the frame when blocks
  * are linked). The block may not decode past `outLimit` (the frame's maximum block size).
  */
-function decodeBlock(input: Uint8Array, start: number, end: number, out: OutputBuffer, windowStart: number, outLimit: number): void {
+export function decodeBlock(input: Uint8Array, start: number, end: number, out: OutputBuffer, windowStart: number, outLimit: number): void {
   let p = start;
   for (;;) {
     if (p >= end) throw new CorruptInput('lz4 block truncated');

@@ -14,6 +14,17 @@ export class UnsupportedInput extends Error {}
 export class OutputLimit extends Error {}
 
 /**
+ * A streaming decoder: each `read` writes the next output bytes into `out` (at least one,
+ * at most `out.length`) and returns how many; 0 means the stream has ended (and was
+ * checked to end properly). Throws CorruptInput/UnsupportedInput like the whole-stream
+ * decoders. `close` frees what it holds; later reads return 0.
+ */
+export interface PullDecoder {
+  read(out: Uint8Array): number;
+  close(): void;
+}
+
+/**
  * Output bytes, doubling as the LZ dictionary of LZMA and LZ4 (matches copy from
  * `bytes` itself). Never holds more than `cap` bytes; its buffer is at most
  * max(cap, 64 KiB) long.

@@ -15,14 +15,7 @@
  */
 import { constants, createGunzip, createInflate, type Gunzip, type Inflate } from 'node:zlib';
 import type { ByteSource } from '../../io/byte-source.js';
-import { CorruptInput } from './output.js';
-
-/** A decoder that writes its next output bytes into `out`; 0 means the stream has ended. */
-export interface PullDecoder {
-  read(out: Uint8Array): number;
-  /** Frees native resources; further reads return 0. */
-  close(): void;
-}
+import { CorruptInput, type PullDecoder } from './output.js';
 
 interface NativeHandle {
   writeSync(flush: number, input: Uint8Array, inOff: number, inLen: number, out: Uint8Array, outOff: number, outLen: number): void;
