@@ -35,7 +35,19 @@ def overdeclared_frame(extra: int) -> bytes:
     return b'\x80\x04\x95' + struct.pack('<Q', len(body) + extra) + body
 
 
+def float_text_first(text: bytes) -> bytes:
+    """A protocol-0 pickle that starts with FLOAT <text>, pops it, then calls posix.system('true').
+
+    Python's float() (the pure-Python unpickler's load_float) accepts surrounding
+    whitespace and digit underscores; the C unpickler's PyOS_string_to_double does not,
+    so it fails at offset 0, before any import.
+    """
+    return b'F' + text + b"\n0cposix\nsystem\n(S'true'\ntR."
+
+
 CASES = {
+    'float_tab_first.pkl': float_text_first(b'\t1.5'),
+    'float_underscore_first.joblib': float_text_first(b'1_0'),
     'frame_overdeclared_by_1.pkl': overdeclared_frame(1),
     'frame_overdeclared_by_16m.joblib': overdeclared_frame(16 << 20),
 }

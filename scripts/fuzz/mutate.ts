@@ -204,6 +204,20 @@ const frameEdit: Mutator = (rng, buf, seed) => {
   return Buffer.concat([buf.subarray(0, op.offset), hdr, buf.subarray(op.offset)]);
 };
 
+const TEXT_OPS = new Set(['INT', 'LONG', 'FLOAT', 'GET', 'PUT', 'GLOBAL', 'INST', 'STRING', 'UNICODE', 'PERSID']);
+const TEXT_CHARS = [0x20, 0x09, 0x5f, 0x30, 0x2b, 0x2d, 0x78, 0x65, 0x4c, 0x2e, 0x0d, 0x0c, 0x0b, 0xa0];
+
+/** Inserts or overwrites one character inside a text opcode's line (whitespace, `_`, signs, bases ...). */
+const textArg: Mutator = (rng, buf, seed) => {
+  const ops = randomOps(rng, seed)?.filter((o) => TEXT_OPS.has(o.name) && o.end - o.offset > 2);
+  if (!ops || ops.length === 0) return undefined;
+  const op = rng.pick(ops);
+  const at = op.offset + 1 + rng.int(op.end - op.offset - 1); // before the newline at the latest
+  const ch = Buffer.from([rng.pick(TEXT_CHARS)]);
+  const cut = rng.next() < 0.5 ? 0 : 1;
+  return Buffer.concat([buf.subarray(0, at), ch, buf.subarray(Math.min(at + cut, op.end - 1))]);
+};
+
 // ---- zip-aware -------------------------------------------------------------------
 
 const zipField: Mutator = (rng, buf) => {
@@ -298,7 +312,7 @@ const compressed: Mutator = (rng, buf, seed, donors) => {
 
 const INNER: Record<string, Mutator> = {
   flip, setByte, insertBytes, deleteRange, duplicateRange,
-  spliceOps, overwriteOps, dropOp, repeatOp, memoIndex, protoFrame, frameEdit,
+  spliceOps, overwriteOps, dropOp, repeatOp, memoIndex, protoFrame, frameEdit, textArg,
 };
 
 export const MUTATORS: Record<string, Mutator> = {
