@@ -8,6 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { deflateSync, gunzipSync, gzipSync, inflateSync } from 'node:zlib';
+import { bzip2PullDecoder, decodeBzip2 } from '../../src/formats/compression/bzip2.js';
 import { Xxh32, xxh32 } from '../../src/formats/compression/checksums.js';
 import { countDecoded, decodedSource } from '../../src/formats/compression/decoded-source.js';
 import { decodeLz4 } from '../../src/formats/compression/lz4.js';
@@ -364,5 +365,59 @@ describe('lz4 pull decoder (block by block) against the whole-stream decoder', (
       inner.streams.map((s) => s.analysis.imports.map((i) => `${i.module}.${i.name}`)),
     );
     assert.ok(a.streams[0]!.analysis.imports.length > 0);
+  });
+});
+
+describe('bzip2 pull decoder (block by block) against the whole-stream decoder', () => {
+  const files = readdirSync(FIXTURES).filter((f) => f.endsWith('.bz2')).map((f) => join(FIXTURES, f));
+  files.push(join(MODELS, 'joblib/bundle.bz2.joblib'));
+
+  for (const path of files) {
+    it(`decodes ${path.split('/').slice(-2).join('/')} to the same bytes`, () => {
+      const input = new Uint8Array(readFileSync(path));
+      const whole = outcome(() => decodeBzip2(input, 1 << 30));
+      const pulled = outcome(() => pullAll(() => bzip2PullDecoder(input), 100_000));
+      assert.equal(pulled.ok, whole.ok, `${pulled.ok ? 'ok' : pulled.message} vs ${whole.ok ? 'ok' : whole.message}`);
+      if (whole.ok && pulled.ok) assert.deepEqual(pulled.bytes, whole.bytes);
+    });
+  }
+
+  it('agrees on truncations, flipped bytes and trailing junk (fail with the same message, or the same output)', () => {
+    const input = new Uint8Array(readFileSync(join(MODELS, 'joblib/bundle.bz2.joblib')));
+    const variants: Array<[string, Uint8Array]> = [0, 2, 3, 4, 10, 40, input.length >> 1, input.length - 4, input.length - 1].map((n) => [`cut at ${n}`, input.subarray(0, n)]);
+    for (const at of [3, 4, 8, 12, 20, 60, input.length >> 1, input.length - 6, input.length - 2]) {
+      const copy = input.slice();
+      copy[at] = copy[at]! ^ 0x10;
+      variants.push([`flip at ${at}`, copy]);
+    }
+    variants.push(['junk after the stream', new Uint8Array(Buffer.concat([input, Buffer.from('junk')]))]);
+    variants.push(['two streams', new Uint8Array(Buffer.concat([input, input]))]);
+    for (const [name, bytes] of variants) {
+      const a = outcome(() => decodeBzip2(bytes, 1 << 30));
+      const b = outcome(() => pullAll(() => bzip2PullDecoder(bytes), 65536));
+      assert.equal(b.ok, a.ok, `${name}: whole ${a.ok ? 'ok' : a.message}, stream ${b.ok ? 'ok' : b.message}`);
+      if (a.ok && b.ok) assert.deepEqual(b.bytes, a.bytes, name);
+      else if (!a.ok && !b.ok) assert.equal(b.message, a.message, name);
+    }
+  });
+
+  it('streams bz2 through the container layer with the same result as the whole decoding', () => {
+    const input = new Uint8Array(readFileSync(join(MODELS, 'joblib/bundle.bz2.joblib')));
+    const r = openDecompressed('bz2', bufferSource(input), 1 << 30);
+    assert.ok(r.ok && r.value.streaming);
+    const a = analyzeContainer(bufferSource(input));
+    const inner = analyzeContainer(bufferSource(decodeBzip2(input, 1 << 30)));
+    assert.equal(a.compression, 'bz2');
+    assert.deepEqual(a.findings, inner.findings);
+    assert.deepEqual(
+      a.streams.map((s) => s.analysis.imports.map((i) => `${i.module}.${i.name}`)),
+      inner.streams.map((s) => s.analysis.imports.map((i) => `${i.module}.${i.name}`)),
+    );
+  });
+
+  it('bz2 input larger than the cap is refused before reading it', () => {
+    const input = new Uint8Array(readFileSync(join(MODELS, 'joblib/bundle.bz2.joblib')));
+    const r = openDecompressed('bz2', bufferSource(input), 100);
+    assert.ok(!r.ok && r.code === 'limit');
   });
 });

@@ -5,7 +5,7 @@
  * through an OutputBuffer, so the cap is enforced while decoding. Randomised blocks
  * (written only by bzip2 0.9.0 and earlier) are refused as unsupported.
  */
-import { CorruptInput, OutputBuffer, UnsupportedInput } from './output.js';
+import { CorruptInput, OutputBuffer, UnsupportedInput, type PullDecoder } from './output.js';
 
 const BLOCK_MAGIC_HI = 0x314159;
 const BLOCK_MAGIC_LO = 0x265359;
@@ -69,28 +69,78 @@ export function decodeBzip2(input: Uint8Array, cap: number): Uint8Array {
 
 /** One stream at `start`; returns the offset of the byte after it (streams end byte-aligned). */
 function decodeStream(input: Uint8Array, start: number, out: OutputBuffer): number {
+  const stream = openStream(input, start);
+  while (nextBlock(stream, out));
+  return stream.r.pos;
+}
+
+interface StreamState {
+  r: BitReader;
+  tt: Uint32Array;
+  maxBlock: number;
+  combined: number;
+}
+
+/** Checks the stream header at `start` and sets up its block reader. */
+function openStream(input: Uint8Array, start: number): StreamState {
   if (start + 4 > input.length || input[start] !== 0x42 || input[start + 1] !== 0x5a || input[start + 2] !== 0x68) {
     throw new CorruptInput('not a bzip2 stream (bad magic)');
   }
   const level = input[start + 3]! - 0x30;
   if (level < 1 || level > 9) throw new CorruptInput('bzip2 block size digit out of range');
   const maxBlock = level * 100000;
-  const r = new BitReader(input, start + 4);
-  const tt = new Uint32Array(maxBlock);
-  let combined = 0;
-  for (;;) {
-    const hi = r.bits(24);
-    const lo = r.bits(24);
-    if (hi === END_MAGIC_HI && lo === END_MAGIC_LO) {
-      if (r.u32() !== combined) throw new CorruptInput('bzip2 stream CRC mismatch');
-      return r.pos;
-    }
-    if (hi !== BLOCK_MAGIC_HI || lo !== BLOCK_MAGIC_LO) throw new CorruptInput('bzip2 block magic missing');
-    const blockCrc = r.u32();
-    const crc = decodeBlock(r, tt, maxBlock, out);
-    if (crc !== blockCrc) throw new CorruptInput('bzip2 block CRC mismatch');
-    combined = (((combined << 1) | (combined >>> 31)) ^ blockCrc) >>> 0;
+  return { r: new BitReader(input, start + 4), tt: new Uint32Array(maxBlock), maxBlock, combined: 0 };
+}
+
+/** Decodes the stream's next block into `out`; false (after checking the stream CRC) at its end. */
+function nextBlock(s: StreamState, out: OutputBuffer): boolean {
+  const { r } = s;
+  const hi = r.bits(24);
+  const lo = r.bits(24);
+  if (hi === END_MAGIC_HI && lo === END_MAGIC_LO) {
+    if (r.u32() !== s.combined) throw new CorruptInput('bzip2 stream CRC mismatch');
+    return false;
   }
+  if (hi !== BLOCK_MAGIC_HI || lo !== BLOCK_MAGIC_LO) throw new CorruptInput('bzip2 block magic missing');
+  const blockCrc = r.u32();
+  const crc = decodeBlock(r, s.tt, s.maxBlock, out);
+  if (crc !== blockCrc) throw new CorruptInput('bzip2 block CRC mismatch');
+  s.combined = (((s.combined << 1) | (s.combined >>> 31)) ^ blockCrc) >>> 0;
+  return true;
+}
+
+/**
+ * The same decoding, one block at a time, for the windowed source (decoded-source.ts): holds
+ * the compressed input, one block's tables and one block's output (at most 259 bytes per
+ * 5 of the block's 100-900 kB, after the final run-length stage), not the whole output.
+ */
+export function bzip2PullDecoder(input: Uint8Array): PullDecoder {
+  let stream: StreamState | undefined = openStream(input, 0);
+  let block = new OutputBuffer(stream.maxBlock * 52);
+  let pending = 0;
+  return {
+    read(into) {
+      while (pending >= block.length) {
+        if (stream === undefined) return 0;
+        block.length = 0;
+        pending = 0;
+        if (nextBlock(stream, block)) continue;
+        // Streams back to back, as decodeBzip2 reads them.
+        const next = stream.r.pos;
+        stream = next < input.length ? openStream(input, next) : undefined;
+        if (stream && block.cap < stream.maxBlock * 52) block = new OutputBuffer(stream.maxBlock * 52);
+      }
+      const n = Math.min(into.length, block.length - pending);
+      into.set(block.bytes.subarray(pending, pending + n));
+      pending += n;
+      return n;
+    },
+    close() {
+      stream = undefined;
+      block = new OutputBuffer(0);
+      pending = 0;
+    },
+  };
 }
 
 interface HuffTable {

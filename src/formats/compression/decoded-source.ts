@@ -95,14 +95,22 @@ export function decodedSource(open: () => PullDecoder, counted: Counted): Decode
   let failure: string | undefined;
   let starts = 0;
 
-  function restart(): void {
+  /** A fresh decoder at offset 0; false (and `failure` set) when it cannot start. */
+  function restart(): boolean {
     decoder?.close();
+    decoder = undefined;
     if (buf.length === 0) buf = new Uint8Array(WINDOW);
-    decoder = open();
-    starts++;
     bufStart = 0;
     bufLen = 0;
     done = false;
+    starts++;
+    try {
+      decoder = open();
+      return true;
+    } catch (e) {
+      failure ??= `decoding again failed: ${e instanceof Error ? e.message : String(e)}`;
+      return false;
+    }
   }
 
   /** Decodes into buf[bufLen, buf.length); false at the end of the stream or on failure. */
@@ -152,7 +160,8 @@ export function decodedSource(open: () => PullDecoder, counted: Counted): Decode
       const end = offset + Math.min(length, size - offset);
       if (end <= head.length) return head.subarray(offset, end);
       if (offset >= tailStart) return tail.subarray(offset - tailStart, end - tailStart);
-      if (decoder === undefined || offset < bufStart) restart();
+      if (failure !== undefined) return EMPTY;
+      if ((decoder === undefined || offset < bufStart) && !restart()) return EMPTY;
       if (end > bufStart + bufLen) {
         keepFrom(Math.max(bufStart, offset - LOOKBACK));
         const need = end - bufStart;

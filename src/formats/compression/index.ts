@@ -5,12 +5,12 @@
  *
  * zlib/gzip: node:zlib (native, `maxOutputLength`). bz2, xz, .lzma and lz4 frames: our own
  * decoders in this folder (see docs/compression.md for why). `openDecompressed` streams
- * zlib, gzip and lz4 through a window; the others are decoded whole.
+ * zlib, gzip, lz4 and bz2 through a window; the others are decoded whole.
  */
 import { gunzipSync, inflateSync } from 'node:zlib';
 import { bufferSource, type ByteSource } from '../../io/byte-source.js';
 import type { Compression } from '../types.js';
-import { decodeBzip2 } from './bzip2.js';
+import { bzip2PullDecoder, decodeBzip2 } from './bzip2.js';
 import { countDecoded, decodedSource } from './decoded-source.js';
 import { decodeLz4 } from './lz4.js';
 import { lz4PullDecoder } from './lz4-stream.js';
@@ -144,7 +144,7 @@ function decodeJoblibZf(input: Uint8Array, cap: number): Uint8Array {
 /** Decompressed bytes as a source; `close` frees the decoder; `error` tells a read that stopped short. */
 export interface Decompressed {
   source: ByteSource;
-  /** Whether the bytes are decoded on demand through a window (zlib, gzip, lz4) rather than held whole. */
+  /** Whether the bytes are decoded on demand through a window (zlib, gzip, lz4, bz2) rather than held whole. */
   streaming: boolean;
   error(): string | undefined;
   close(): void;
@@ -152,22 +152,36 @@ export interface Decompressed {
 
 export type OpenResult = { ok: true; value: Decompressed } | Extract<DecompressResult, { ok: false }>;
 
-/** The streaming decoder for `kind`, when there is one. */
+/**
+ * The streaming decoder for `kind`, when there is one. zlib, gzip and lz4 read their input
+ * through the source; bzip2 reads it whole (blocks are not byte-aligned), once, shared by
+ * every decoder it starts.
+ */
 function pullDecoder(kind: CompressionKind, input: ByteSource): (() => PullDecoder) | undefined {
   if ((kind === 'zlib' || kind === 'gzip') && streamingZlibAvailable()) return () => zlibPullDecoder(kind, input);
   if (kind === 'lz4') return () => lz4PullDecoder(input);
+  if (kind === 'bz2') {
+    // A copy: a source's view is only valid until its next read.
+    const bytes = input.read(0, input.size).slice();
+    return () => bzip2PullDecoder(bytes);
+  }
   return undefined;
 }
 
 /**
- * Decompresses `input` as `kind` under `maxOutputBytes`, as a ByteSource. zlib, gzip and lz4
- * are decoded once to learn the size (and prove the stream decodes within the cap), then
+ * Decompresses `input` as `kind` under `maxOutputBytes`, as a ByteSource. zlib, gzip, lz4 and
+ * bz2 are decoded once to learn the size (and prove the stream decodes within the cap), then
  * again, window by window, as the source is read: memory stays at the window whatever the
  * output size. The other codecs decode the whole stream into memory (bounded by the cap).
  * Every failure is a result, never a throw.
  */
 export function openDecompressed(kind: CompressionKind, input: ByteSource, maxOutputBytes: number): OpenResult {
   const cap = Math.max(0, Math.floor(maxOutputBytes));
+  const streamsInput = ((kind === 'zlib' || kind === 'gzip') && streamingZlibAvailable()) || kind === 'lz4';
+  // Decoders that take their input whole: bound it by the cap too.
+  if (!streamsInput && input.size > cap) {
+    return { ok: false, code: 'limit', message: `${kind} input of ${input.size} bytes is larger than the ${cap} bytes it may decompress to` };
+  }
   const open = pullDecoder(kind, input);
   if (open) {
     try {
@@ -176,10 +190,6 @@ export function openDecompressed(kind: CompressionKind, input: ByteSource, maxOu
     } catch (e) {
       return failure(kind, e, cap);
     }
-  }
-  // The whole input is read into memory for the whole-stream decoders: bound it too.
-  if (input.size > cap) {
-    return { ok: false, code: 'limit', message: `${kind} input of ${input.size} bytes is larger than the ${cap} bytes it may decompress to` };
   }
   const result = decompressSync(kind, input.read(0, input.size), cap);
   if (!result.ok) return result;

@@ -86,6 +86,10 @@ export function zlibPullDecoder(kind: 'zlib' | 'gzip', input: ByteSource): PullD
   return {
     read(out) {
       if (ended || out.length === 0) return 0;
+      // A source's view is valid only until its next read, and others may read the same
+      // source between our calls: take a fresh view of the unread input each time.
+      view = new Uint8Array(0);
+      viewOff = 0;
       for (;;) {
         if (viewOff >= view.length && consumed < input.size) {
           view = input.read(consumed, INPUT_CHUNK);
