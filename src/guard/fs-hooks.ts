@@ -118,25 +118,44 @@ function wrapReadFileSync(original: AnyFunction): AnyFunction {
   };
 }
 
-function wrapReadFile(original: AnyFunction): AnyFunction {
-  return function readFile(this: unknown, path: unknown, ...rest: unknown[]) {
-    const callback = rest[rest.length - 1];
-    const options = rest.length > 1 ? rest[0] : undefined;
-    const config = activeConfig();
-    const abs = config ? pathArg(path) : undefined;
-    const encoding = encodingOf(options);
-    if (!config || abs === undefined || typeof callback !== 'function' || encoding === 'invalid') {
-      return original.call(this, path, ...rest);
+/** The callback for a Buffer read of a non-artifact name: only a first byte that can open a model is looked at further. */
+function bytesDone(config: GuardConfig, abs: string, callback: AnyFunction) {
+  return (err: unknown, bytes: Buffer) => {
+    if (err) return callback(err);
+    if (looksLikeModelBytes(bytes)) {
+      try {
+        checkReturnedBytes(config, 'fs.readFile', abs, bytes, false);
+      } catch (error) {
+        return callback(error);
+      }
     }
-    const readBytes = () => readFileBytes.call(this, original, config, abs, path, options, encoding, callback as AnyFunction);
+    callback(null, bytes);
+  };
+}
+
+function wrapReadFile(original: AnyFunction): AnyFunction {
+  // Node's readFile reads (path, options, callback) and takes `options` as the callback when
+  // the third is missing; the parameters are passed on as they came (no rest array).
+  return function readFile(this: unknown, path: unknown, options?: unknown, callback?: unknown) {
+    const config = state.busy > 0 ? undefined : state.config;
+    const cb = typeof callback === 'function' ? callback : !callback && typeof options === 'function' ? options : undefined;
+    const abs = config && cb ? pathArg(path) : undefined;
+    if (!config || abs === undefined || cb === undefined) return original.call(this, path, options, callback);
+    const opts = cb === options ? undefined : options;
+    const encoding = encodingOf(opts);
+    if (encoding === 'invalid') return original.call(this, path, options, callback);
+    const done = cb as AnyFunction;
+    if (encoding === null && !isArtifactByName(config.policy, abs)) {
+      return original.call(this, path, opts, bytesDone(config, abs, done));
+    }
     if (fastText(config, abs, encoding)) {
-      return original.call(this, path, options, (err: unknown, text: string) => {
-        if (err) return callback(err);
-        if (!textNeedsBytes(text)) return callback(null, text);
-        readBytes();
+      return original.call(this, path, opts, (err: unknown, text: string) => {
+        if (err) return done(err);
+        if (!textNeedsBytes(text)) return done(null, text);
+        readFileBytes.call(this, original, config, abs, path, opts, encoding, done);
       });
     }
-    return readBytes();
+    return readFileBytes.call(this, original, config, abs, path, opts, encoding, done);
   };
 }
 
