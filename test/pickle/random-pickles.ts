@@ -106,7 +106,7 @@ class Gen {
 
   private constant(): void {
     const w = this.w;
-    switch (Math.floor(this.r() * 8)) {
+    switch (Math.floor(this.r() * 10)) {
       case 0: w.binint1(Math.floor(this.r() * 256)); break;
       case 1: w.binint(Math.floor(this.r() * 2 ** 32) | 0); break;
       case 2: w.none(); break;
@@ -114,6 +114,8 @@ class Gen {
       case 4: w.shortBinBytes([1, 2, 3]); break;
       case 5: w.binfloat(this.r()); break;
       case 6: w.long1(BigInt(Math.floor(this.r() * 1e9)) - 500000000n); break;
+      case 7: w.float((this.r() * 100 - 50).toFixed(3)); break;
+      case 8: w.long(BigInt(Math.floor(this.r() * 1e12))); break;
       default: this.str(this.pick(NAMES), false); return;
     }
     this.maybeMemo('obj');
@@ -277,8 +279,11 @@ export function generateCase(seed: number): GeneratedCase {
   return { seed, bytes };
 }
 
-/** Opcode bytes mutations favour, so a mutation usually changes the program, not just data. */
-const MUTATION_BYTES = [0x28, 0x2e, 0x30, 0x31, 0x32, 0x52, 0x61, 0x62, 0x63, 0x64, 0x65, 0x67, 0x68, 0x69, 0x6a, 0x6c, 0x6f, 0x70, 0x71, 0x72, 0x73, 0x74, 0x75, 0x85, 0x86, 0x87, 0x93, 0x94, 0x95, 0x8c, 0x4e, 0x4b, 0x0a];
+/**
+ * Opcode bytes mutations favour, so a mutation usually changes the program, not just data;
+ * NUL and space too, which C parsers of text lines (INT, FLOAT, GET ...) treat specially.
+ */
+const MUTATION_BYTES = [0x00, 0x20, 0x28, 0x2e, 0x30, 0x31, 0x32, 0x52, 0x61, 0x62, 0x63, 0x64, 0x65, 0x67, 0x68, 0x69, 0x6a, 0x6c, 0x6f, 0x70, 0x71, 0x72, 0x73, 0x74, 0x75, 0x85, 0x86, 0x87, 0x93, 0x94, 0x95, 0x8c, 0x4e, 0x4b, 0x0a];
 
 /**
  * Case `seed` with one to three random byte edits (replace, delete, insert): programs
