@@ -45,7 +45,23 @@ def float_text_first(text: bytes) -> bytes:
     return b'F' + text + b"\n0cposix\nsystem\n(S'true'\ntR."
 
 
+def legacy_with_tail() -> bytes:
+    """A torch legacy file (magic, protocol 1001, sys_info, object {}, storage keys []) with a
+    sixth pickle after it. torch.load stops after the key list (no storages to read);
+    pickle.load repeated until EOF reads the sixth pickle and calls posix.system.
+    Written byte by byte (protocol 2, what torch.save's legacy path uses).
+    """
+    magic = b'\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19.'
+    version = b'\x80\x02M\xe9\x03.'
+    sys_info = b'\x80\x02}q\x00(X\x10\x00\x00\x00protocol_versionq\x01M\xe9\x03X\r\x00\x00\x00little_endianq\x02\x88u.'
+    obj = b'\x80\x02}q\x00.'
+    keys = b'\x80\x02]q\x00.'
+    tail = b"cposix\nsystem\n(S'true'\ntR."
+    return magic + version + sys_info + obj + keys + tail
+
+
 CASES = {
+    'legacy_tail_after_keys.pt': legacy_with_tail(),
     'float_tab_first.pkl': float_text_first(b'\t1.5'),
     'float_underscore_first.joblib': float_text_first(b'1_0'),
     'frame_overdeclared_by_1.pkl': overdeclared_frame(1),
