@@ -4,7 +4,9 @@
  * bytes in the middle of a stream, a file that changes between the two passes).
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { deflateSync, gunzipSync, gzipSync, inflateSync } from 'node:zlib';
@@ -13,6 +15,9 @@ import { Xxh32, xxh32 } from '../../src/formats/compression/checksums.js';
 import { countDecoded, decodedSource } from '../../src/formats/compression/decoded-source.js';
 import { decodeLz4 } from '../../src/formats/compression/lz4.js';
 import { lz4PullDecoder } from '../../src/formats/compression/lz4-stream.js';
+import { decodeLzmaAlone, lzmaAloneSteps } from '../../src/formats/compression/lzma-alone.js';
+import { stepsPullDecoder } from '../../src/formats/compression/steps.js';
+import { decodeXz, xzSteps } from '../../src/formats/compression/xz.js';
 import type { PullDecoder } from '../../src/formats/compression/output.js';
 import { openDecompressed } from '../../src/formats/compression/index.js';
 import { streamingZlibAvailable, zlibPullDecoder } from '../../src/formats/compression/zlib-stream.js';
@@ -419,5 +424,110 @@ describe('bzip2 pull decoder (block by block) against the whole-stream decoder',
     const input = new Uint8Array(readFileSync(join(MODELS, 'joblib/bundle.bz2.joblib')));
     const r = openDecompressed('bz2', bufferSource(input), 100);
     assert.ok(!r.ok && r.code === 'limit');
+  });
+});
+
+describe('xz and .lzma pull decoders (dictionary kept, older output dropped) against the whole-stream decoders', () => {
+  const files = readdirSync(FIXTURES).filter((f) => f.endsWith('.xz') || f.endsWith('.lzma')).map((f) => join(FIXTURES, f));
+  files.push(join(MODELS, 'joblib/bundle.xz.joblib'), join(MODELS, 'joblib/bundle.lzma.joblib'));
+  const kindOf = (path: string): 'xz' | 'lzma' => (path.endsWith('.xz') || path.endsWith('.xz.joblib') ? 'xz' : 'lzma');
+  const pullOf = (kind: 'xz' | 'lzma', bytes: Uint8Array, cap = 1 << 30) =>
+    kind === 'xz' ? () => stepsPullDecoder((out) => xzSteps(bytes, out)) : () => stepsPullDecoder((out) => lzmaAloneSteps(bytes, out, cap, 65536));
+  const whole = (kind: 'xz' | 'lzma', bytes: Uint8Array) => (kind === 'xz' ? decodeXz(bytes, 1 << 30) : decodeLzmaAlone(bytes, 1 << 30));
+
+  for (const path of files) {
+    it(`decodes ${path.split('/').slice(-2).join('/')} with the same outcome`, () => {
+      const input = new Uint8Array(readFileSync(path));
+      const kind = kindOf(path);
+      const a = outcome(() => whole(kind, input));
+      const b = outcome(() => pullAll(pullOf(kind, input), 100_000));
+      assert.equal(b.ok, a.ok, `${b.ok ? 'ok' : b.message} vs ${a.ok ? 'ok' : a.message}`);
+      if (a.ok && b.ok) assert.deepEqual(b.bytes, a.bytes);
+      else if (!a.ok && !b.ok) assert.equal(b.message, a.message);
+    });
+  }
+
+  it('agrees on truncations, flipped bytes and junk (xz and .lzma)', () => {
+    for (const path of [join(FIXTURES, 'text-sha256.xz'), join(FIXTURES, 'text-crc64.xz'), join(FIXTURES, 'text.lzma')]) {
+      const input = new Uint8Array(readFileSync(path));
+      const kind = kindOf(path);
+      const variants: Array<[string, Uint8Array]> = [0, 5, 12, 13, 20, 40, input.length >> 1, input.length - 13, input.length - 1].map((n) => [`cut at ${n}`, input.subarray(0, n)]);
+      for (const at of [6, 9, 13, 14, 30, input.length >> 1, input.length - 20, input.length - 3]) {
+        const copy = input.slice();
+        copy[at] = copy[at]! ^ 0x08;
+        variants.push([`flip at ${at}`, copy]);
+      }
+      variants.push(['junk after', new Uint8Array(Buffer.concat([input, Buffer.from('junk')]))]);
+      variants.push(['twice', new Uint8Array(Buffer.concat([input, input]))]);
+      for (const [name, bytes] of variants) {
+        const a = outcome(() => whole(kind, bytes));
+        const b = outcome(() => pullAll(pullOf(kind, bytes), 65536));
+        const label = `${path.split('/').pop()} ${name}`;
+        assert.equal(b.ok, a.ok, `${label}: whole ${a.ok ? 'ok' : a.message}, stream ${b.ok ? 'ok' : b.message}`);
+        if (a.ok && b.ok) assert.deepEqual(b.bytes, a.bytes, label);
+        else if (!a.ok && !b.ok) assert.equal(b.message, a.message, label);
+      }
+    }
+  });
+
+  const probe = spawnSync('python3', ['-c', 'import lzma'], { encoding: 'utf8' });
+  it('decodes multi-MB streams with a 64 KiB dictionary exactly (matches reach across dropped output)', { skip: probe.status !== 0 ? 'python3 with lzma not available' : false }, () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pg-stream-'));
+    try {
+      const script = [
+        'import lzma, random, sys',
+        'r = random.Random(5)',
+        "words = [bytes(r.choice(b'abcdefghij') for _ in range(r.randint(2, 9))) for _ in range(3000)]",
+        "data = b' '.join(r.choice(words) for _ in range(700000))",
+        "filters = [{'id': lzma.FILTER_LZMA2, 'dict_size': 65536, 'preset': 6}]",
+        "open(sys.argv[1] + '/raw', 'wb').write(data)",
+        "open(sys.argv[1] + '/a.xz', 'wb').write(lzma.compress(data, format=lzma.FORMAT_XZ, check=lzma.CHECK_CRC64, filters=filters))",
+        "alone = [{'id': lzma.FILTER_LZMA1, 'dict_size': 65536, 'preset': 6}]",
+        "open(sys.argv[1] + '/a.lzma', 'wb').write(lzma.compress(data, format=lzma.FORMAT_ALONE, filters=alone))",
+      ].join('\n');
+      const gen = spawnSync('python3', ['-c', script, dir], { encoding: 'utf8' });
+      assert.equal(gen.status, 0, gen.stderr);
+      const raw = new Uint8Array(readFileSync(join(dir, 'raw')));
+      assert.ok(raw.length > 4 * MiB);
+      for (const kind of ['xz', 'lzma'] as const) {
+        const input = new Uint8Array(readFileSync(join(dir, `a.${kind}`)));
+        assert.deepEqual(pullAll(pullOf(kind, input), 100_000), raw, kind);
+        const r = openDecompressed(kind, bufferSource(input), 1 << 30);
+        assert.ok(r.ok && r.value.streaming, kind);
+        const src = r.value.source;
+        for (const at of [3 * MiB + 17, 2 * MiB, 4 * MiB - 5]) assert.deepEqual(src.read(at, 1000), raw.subarray(at, at + 1000), `${kind} at ${at}`);
+        r.value.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a 64 MiB xz and .lzma bomb stops at the cap; a declared .lzma size over the cap stops before decoding', () => {
+    for (const name of ['zeros-64m.xz', 'zeros-64m.lzma']) {
+      const input = new Uint8Array(readFileSync(join(FIXTURES, name)));
+      const r = openDecompressed(name.endsWith('.xz') ? 'xz' : 'lzma', bufferSource(input), 4 * MiB);
+      assert.ok(!r.ok && r.code === 'limit', name);
+    }
+    const declared = new Uint8Array(readFileSync(join(FIXTURES, 'text.lzma'))).slice();
+    new DataView(declared.buffer).setUint32(5, 10 * MiB, true);
+    new DataView(declared.buffer).setUint32(9, 0, true);
+    assert.throws(() => pullAll(pullOf('lzma', declared, MiB), 4096), /exceeds the limit of 1048576 bytes/);
+  });
+
+  it('scans the real xz and .lzma joblib fixtures through the stream with the same result as before', () => {
+    for (const name of ['bundle.xz.joblib', 'bundle.lzma.joblib']) {
+      const input = new Uint8Array(readFileSync(join(MODELS, 'joblib', name)));
+      const kind = kindOf(name);
+      const a = analyzeContainer(bufferSource(input));
+      const inner = analyzeContainer(bufferSource(whole(kind, input)));
+      assert.equal(a.compression, kind);
+      assert.deepEqual(a.findings, inner.findings);
+      assert.deepEqual(
+        a.streams.map((s) => s.analysis.imports.map((i) => `${i.module}.${i.name}`)),
+        inner.streams.map((s) => s.analysis.imports.map((i) => `${i.module}.${i.name}`)),
+      );
+      assert.ok(a.streams[0]!.analysis.imports.length > 0);
+    }
   });
 });

@@ -13,8 +13,9 @@ const CRC32_TABLE = (() => {
   return t;
 })();
 
-export function crc32(bytes: Uint8Array, start = 0, end = bytes.length): number {
-  let c = 0xffffffff;
+/** CRC32 of bytes[start, end); `previous` continues a CRC over earlier bytes (0 to start). */
+export function crc32(bytes: Uint8Array, start = 0, end = bytes.length, previous = 0): number {
+  let c = (previous ^ 0xffffffff) >>> 0;
   for (let i = start; i < end; i++) c = CRC32_TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
 }
@@ -44,11 +45,11 @@ const CRC64_TABLES = (() => {
   return tables;
 })();
 
-/** CRC64 as its low and high 32-bit halves. */
-export function crc64(bytes: Uint8Array): { lo: number; hi: number } {
+/** CRC64 as its low and high 32-bit halves; `previous` continues a CRC over earlier bytes. */
+export function crc64(bytes: Uint8Array, previous: { lo: number; hi: number } = { lo: 0, hi: 0 }): { lo: number; hi: number } {
   const [t0, t1, t2, t3] = CRC64_TABLES as [typeof CRC64_TABLES[0], typeof CRC64_TABLES[0], typeof CRC64_TABLES[0], typeof CRC64_TABLES[0]];
-  let lo = 0xffffffff;
-  let hi = 0xffffffff;
+  let lo = (previous.lo ^ 0xffffffff) >>> 0;
+  let hi = (previous.hi ^ 0xffffffff) >>> 0;
   let i = 0;
   const n4 = bytes.length - 3;
   for (; i < n4; i += 4) {

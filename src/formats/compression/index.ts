@@ -5,7 +5,7 @@
  *
  * zlib/gzip: node:zlib (native, `maxOutputLength`). bz2, xz, .lzma and lz4 frames: our own
  * decoders in this folder (see docs/compression.md for why). `openDecompressed` streams
- * zlib, gzip, lz4 and bz2 through a window; the others are decoded whole.
+ * every codec but the legacy ZF container through a window.
  */
 import { gunzipSync, inflateSync } from 'node:zlib';
 import { bufferSource, type ByteSource } from '../../io/byte-source.js';
@@ -14,9 +14,10 @@ import { bzip2PullDecoder, decodeBzip2 } from './bzip2.js';
 import { countDecoded, decodedSource } from './decoded-source.js';
 import { decodeLz4 } from './lz4.js';
 import { lz4PullDecoder } from './lz4-stream.js';
-import { decodeLzmaAlone } from './lzma-alone.js';
+import { decodeLzmaAlone, lzmaAloneSteps } from './lzma-alone.js';
 import { CorruptInput, OutputLimit, UnsupportedInput, type PullDecoder } from './output.js';
-import { decodeXz } from './xz.js';
+import { stepsPullDecoder } from './steps.js';
+import { decodeXz, xzSteps } from './xz.js';
 import { streamingZlibAvailable, zlibPullDecoder } from './zlib-stream.js';
 
 export type CompressionKind = Compression | 'joblib-zf';
@@ -144,7 +145,7 @@ function decodeJoblibZf(input: Uint8Array, cap: number): Uint8Array {
 /** Decompressed bytes as a source; `close` frees the decoder; `error` tells a read that stopped short. */
 export interface Decompressed {
   source: ByteSource;
-  /** Whether the bytes are decoded on demand through a window (zlib, gzip, lz4, bz2) rather than held whole. */
+  /** Whether the bytes are decoded on demand through a window (every codec but ZF) rather than held whole. */
   streaming: boolean;
   error(): string | undefined;
   close(): void;
@@ -152,27 +153,31 @@ export interface Decompressed {
 
 export type OpenResult = { ok: true; value: Decompressed } | Extract<DecompressResult, { ok: false }>;
 
+/** Output an `.lzma` stream decodes between pauses (xz pauses after each LZMA2 chunk, at most 2 MiB). */
+const LZMA_STEP = 1 << 20;
+
 /**
  * The streaming decoder for `kind`, when there is one. zlib, gzip and lz4 read their input
- * through the source; bzip2 reads it whole (blocks are not byte-aligned), once, shared by
- * every decoder it starts.
+ * through the source; bzip2, xz and .lzma read it whole (bzip2 blocks are not byte-aligned,
+ * the LZMA range decoder reads from one array), once, shared by every decoder they start.
  */
-function pullDecoder(kind: CompressionKind, input: ByteSource): (() => PullDecoder) | undefined {
+function pullDecoder(kind: CompressionKind, input: ByteSource, cap: number): (() => PullDecoder) | undefined {
   if ((kind === 'zlib' || kind === 'gzip') && streamingZlibAvailable()) return () => zlibPullDecoder(kind, input);
   if (kind === 'lz4') return () => lz4PullDecoder(input);
-  if (kind === 'bz2') {
-    // A copy: a source's view is only valid until its next read.
-    const bytes = input.read(0, input.size).slice();
-    return () => bzip2PullDecoder(bytes);
-  }
-  return undefined;
+  if (kind !== 'bz2' && kind !== 'xz' && kind !== 'lzma') return undefined;
+  // A copy: a source's view is only valid until its next read.
+  const bytes = input.read(0, input.size).slice();
+  if (kind === 'bz2') return () => bzip2PullDecoder(bytes);
+  if (kind === 'xz') return () => stepsPullDecoder((out) => xzSteps(bytes, out));
+  return () => stepsPullDecoder((out) => lzmaAloneSteps(bytes, out, cap, LZMA_STEP));
 }
 
 /**
- * Decompresses `input` as `kind` under `maxOutputBytes`, as a ByteSource. zlib, gzip, lz4 and
- * bz2 are decoded once to learn the size (and prove the stream decodes within the cap), then
- * again, window by window, as the source is read: memory stays at the window whatever the
- * output size. The other codecs decode the whole stream into memory (bounded by the cap).
+ * Decompresses `input` as `kind` under `maxOutputBytes`, as a ByteSource. Every codec but
+ * the legacy ZF container is decoded once to learn the size (and prove the stream decodes
+ * within the cap), then again, window by window, as the source is read: memory stays at the
+ * window (plus the codec's block or dictionary) whatever the output size. ZF decodes the
+ * whole stream into memory (bounded by the cap).
  * Every failure is a result, never a throw.
  */
 export function openDecompressed(kind: CompressionKind, input: ByteSource, maxOutputBytes: number): OpenResult {
@@ -182,7 +187,7 @@ export function openDecompressed(kind: CompressionKind, input: ByteSource, maxOu
   if (!streamsInput && input.size > cap) {
     return { ok: false, code: 'limit', message: `${kind} input of ${input.size} bytes is larger than the ${cap} bytes it may decompress to` };
   }
-  const open = pullDecoder(kind, input);
+  const open = pullDecoder(kind, input, cap);
   if (open) {
     try {
       const source = decodedSource(open, countDecoded(open, cap));

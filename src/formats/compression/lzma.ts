@@ -75,7 +75,7 @@ export class LzmaDecoder {
   private range = 0;
   private code = 0;
 
-  /** Output offset where the dictionary was last reset: matches may not reach before it. */
+  /** Absolute output position where the dictionary was last reset: matches may not reach before it. */
   private dictStart = 0;
 
   /** LZMA2 restricts lc + lp to 4; `.lzma` alone files do not. */
@@ -98,7 +98,7 @@ export class LzmaDecoder {
   }
 
   resetDictionary(): void {
-    this.dictStart = this.out.length;
+    this.dictStart = this.out.length + this.out.dropped;
   }
 
   resetState(): void {
@@ -130,6 +130,12 @@ export class LzmaDecoder {
     outputLimit: number,
     endMarker: 'forbidden' | 'allowed',
   ): ChunkResult {
+    this.begin(input, start, end);
+    return this.run(outputLimit, outputLimit, endMarker);
+  }
+
+  /** Starts a fresh range decoder on input[start, end). */
+  begin(input: Uint8Array, start: number, end: number): void {
     this.input = input;
     this.inPos = start;
     this.inEnd = end;
@@ -139,14 +145,23 @@ export class LzmaDecoder {
     for (let i = 0; i < 4; i++) this.code = ((this.code << 8) | this.nextByte()) >>> 0;
     this.range = 0xffffffff;
     if (this.code === this.range) throw new CorruptInput('invalid LZMA range coder start');
+  }
 
+  /**
+   * Goes on decoding (after `begin`) until at least `pauseAfter` more bytes were produced,
+   * or `outputLimit` more (a match may not run past that one), or the end marker. A match
+   * may run past the pause: the caller resumes with another `run`. A return without the
+   * marker and short of `outputLimit` is such a pause.
+   */
+  run(pauseAfter: number, outputLimit: number, endMarker: 'forbidden' | 'allowed'): ChunkResult {
     const out = this.out;
     const target = out.length + outputLimit;
+    const pause = Math.min(target, out.length + pauseAfter);
     const pbMask = (1 << this.pb) - 1;
     const lpMask = (1 << this.lp) - 1;
 
-    while (out.length < target) {
-      const pos = out.length - this.dictStart;
+    while (out.length < pause) {
+      const pos = out.length + out.dropped - this.dictStart;
       const posState = pos & pbMask;
       const state = this.state;
       if (this.bit(this.isMatch, state * POS_STATES_MAX + posState) === 0) {
@@ -212,7 +227,7 @@ export class LzmaDecoder {
 
   private decodeLiteral(pos: number, lpMask: number): void {
     const out = this.out;
-    const prev = out.length > this.dictStart ? out.bytes[out.length - 1]! : 0;
+    const prev = out.length + out.dropped > this.dictStart ? out.bytes[out.length - 1]! : 0;
     const base = 0x300 * (((pos & lpMask) << this.lc) + (prev >> (8 - this.lc)));
     const probs = this.literal;
     let symbol = 1;

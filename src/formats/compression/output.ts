@@ -33,6 +33,11 @@ export class OutputBuffer {
   bytes: Uint8Array;
   length = 0;
   readonly cap: number;
+  /**
+   * Bytes dropped from the front by `dropBefore` (streaming decoders keep only the
+   * dictionary): `length + dropped` is the absolute output position. 0 for whole streams.
+   */
+  dropped = 0;
 
   constructor(cap: number, sizeHint = 0) {
     this.cap = cap;
@@ -93,6 +98,15 @@ export class OutputBuffer {
       for (let i = start; i < end; i++) b[to++] = input[i]!;
       this.length = to;
     }
+  }
+
+  /** Keeps only the last `keep` bytes (moved to the front); the cap then counts from there. */
+  dropBefore(keep: number): void {
+    const drop = this.length - Math.max(0, keep);
+    if (drop <= 0) return;
+    this.bytes.copyWithin(0, drop, this.length);
+    this.length -= drop;
+    this.dropped += drop;
   }
 
   result(): Uint8Array {

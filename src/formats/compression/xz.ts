@@ -9,10 +9,11 @@
  * LZMAFile does. Anything else after the last stream is refused (Python would stop there;
  * refusing is the fail-closed side, and no real writer produces it).
  */
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { crc32, crc64 } from './checksums.js';
 import { LzmaDecoder, parsePropsByte } from './lzma.js';
 import { CorruptInput, OutputBuffer, UnsupportedInput } from './output.js';
+import { runToEnd, type DecodeSteps } from './steps.js';
 
 const MAGIC = [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00];
 const FOOTER_MAGIC = [0x59, 0x5a];
@@ -21,6 +22,16 @@ const CHECK_SIZES = [0, 4, 4, 4, 8, 8, 8, 16, 16, 16, 32, 32, 32, 64, 64, 64];
 
 export function decodeXz(input: Uint8Array, cap: number): Uint8Array {
   const out = new OutputBuffer(cap);
+  runToEnd(xzSteps(input, out));
+  return out.result();
+}
+
+/**
+ * The streams in `input`, decoded into `out`, yielding after every LZMA2 chunk with the
+ * block's dictionary size (see steps.ts). Positions kept across a yield are absolute
+ * (`out.length + out.dropped`): a streaming caller drops output between chunks.
+ */
+export function* xzSteps(input: Uint8Array, out: OutputBuffer): DecodeSteps {
   let pos = 0;
   let streams = 0;
   while (pos < input.length) {
@@ -28,11 +39,15 @@ export function decodeXz(input: Uint8Array, cap: number): Uint8Array {
       pos = skipStreamPadding(input, pos);
       continue;
     }
-    pos = decodeStream(input, pos, out);
+    pos = yield* decodeStream(input, pos, out);
     streams++;
   }
   if (streams === 0) throw new CorruptInput('empty xz input');
-  return out.result();
+}
+
+/** Absolute output position (what a streaming caller dropped counts too). */
+function written(out: OutputBuffer): number {
+  return out.length + out.dropped;
 }
 
 function skipStreamPadding(input: Uint8Array, pos: number): number {
@@ -71,7 +86,7 @@ interface BlockRecord {
   uncompressed: number;
 }
 
-function decodeStream(input: Uint8Array, start: number, out: OutputBuffer): number {
+function* decodeStream(input: Uint8Array, start: number, out: OutputBuffer): Generator<number, number, void> {
   need(input, start, 12, 'stream header');
   for (let i = 0; i < 6; i++) {
     if (input[start + i] !== MAGIC[i]) throw new CorruptInput('not an xz stream (bad magic)');
@@ -85,9 +100,9 @@ function decodeStream(input: Uint8Array, start: number, out: OutputBuffer): numb
   for (;;) {
     need(input, pos, 1, 'block header');
     if (input[pos] === 0) break; // index indicator
-    const outStart = out.length;
-    const block = decodeBlock(input, pos, out, checkId);
-    records.push({ unpadded: block.unpadded, uncompressed: out.length - outStart });
+    const outStart = written(out);
+    const block = yield* decodeBlock(input, pos, out, checkId);
+    records.push({ unpadded: block.unpadded, uncompressed: written(out) - outStart });
     pos = block.end;
   }
   pos = readIndex(input, pos, records);
@@ -106,12 +121,12 @@ function decodeStream(input: Uint8Array, start: number, out: OutputBuffer): numb
 }
 
 /** Decodes one block; `unpadded` is header + data + check without padding, as the index records it. */
-function decodeBlock(
+function* decodeBlock(
   input: Uint8Array,
   start: number,
   out: OutputBuffer,
   checkId: number,
-): { end: number; unpadded: number } {
+): Generator<number, { end: number; unpadded: number }, void> {
   const headerSize = (input[start]! + 1) * 4;
   need(input, start, headerSize, 'block header');
   const headerEnd = start + headerSize;
@@ -143,12 +158,13 @@ function decodeBlock(
   }
   for (; p < end; p++) if (input[p] !== 0) throw new CorruptInput('xz block header padding is not zero');
 
-  const outStart = out.length;
-  const dataEnd = decodeLzma2(input, headerEnd, compressedSize === undefined ? input.length : headerEnd + compressedSize, out, dictSize);
+  const outStart = written(out);
+  const check = new BlockCheck(checkId);
+  const dataEnd = yield* decodeLzma2(input, headerEnd, compressedSize === undefined ? input.length : headerEnd + compressedSize, out, dictSize, check);
   if (compressedSize !== undefined && dataEnd - headerEnd !== compressedSize) {
     throw new CorruptInput('xz block compressed size does not match its header');
   }
-  if (uncompressedSize !== undefined && out.length - outStart !== uncompressedSize) {
+  if (uncompressedSize !== undefined && written(out) - outStart !== uncompressedSize) {
     throw new CorruptInput('xz block uncompressed size does not match its header');
   }
   let pos = dataEnd;
@@ -159,21 +175,36 @@ function decodeBlock(
   }
   const checkSize = CHECK_SIZES[checkId]!;
   need(input, pos, checkSize, 'block check');
-  verifyCheck(checkId, out.bytes.subarray(outStart, out.length), input.subarray(pos, pos + checkSize));
+  check.verify(input.subarray(pos, pos + checkSize));
   return { end: pos + checkSize, unpadded };
 }
 
-function verifyCheck(checkId: number, data: Uint8Array, stored: Uint8Array): void {
-  if (checkId === 1) {
-    if (crc32(data) !== u32le(stored, 0)) throw new CorruptInput('xz block CRC32 mismatch');
-  } else if (checkId === 4) {
-    const { lo, hi } = crc64(data);
-    if (lo !== u32le(stored, 0) || hi !== u32le(stored, 4)) throw new CorruptInput('xz block CRC64 mismatch');
-  } else if (checkId === 10) {
-    const digest = createHash('sha256').update(data).digest();
-    if (!digest.equals(stored)) throw new CorruptInput('xz block SHA-256 mismatch');
+/** A block's integrity check, fed chunk by chunk as the block's output is written. */
+class BlockCheck {
+  private crc = 0;
+  private crc64 = { lo: 0, hi: 0 };
+  private readonly sha: Hash | undefined;
+
+  constructor(private readonly checkId: number) {
+    this.sha = checkId === 10 ? createHash('sha256') : undefined;
   }
-  // 0: no check; other ids are reserved and skipped, as liblzma does.
+
+  update(data: Uint8Array): void {
+    if (this.checkId === 1) this.crc = crc32(data, 0, data.length, this.crc);
+    else if (this.checkId === 4) this.crc64 = crc64(data, this.crc64);
+    else this.sha?.update(data);
+  }
+
+  verify(stored: Uint8Array): void {
+    if (this.checkId === 1) {
+      if (this.crc !== u32le(stored, 0)) throw new CorruptInput('xz block CRC32 mismatch');
+    } else if (this.checkId === 4) {
+      if (this.crc64.lo !== u32le(stored, 0) || this.crc64.hi !== u32le(stored, 4)) throw new CorruptInput('xz block CRC64 mismatch');
+    } else if (this.sha) {
+      if (!this.sha.digest().equals(stored)) throw new CorruptInput('xz block SHA-256 mismatch');
+    }
+    // 0: no check; other ids are reserved and skipped, as liblzma does.
+  }
 }
 
 function lzma2DictSize(byte: number): number {
@@ -182,8 +213,18 @@ function lzma2DictSize(byte: number): number {
   return (2 | (byte & 1)) * 2 ** ((byte >>> 1) + 11);
 }
 
-/** Decodes LZMA2 chunks from input[start, limit); returns the offset just past the end chunk. */
-function decodeLzma2(input: Uint8Array, start: number, limit: number, out: OutputBuffer, dictSize: number): number {
+/**
+ * Decodes LZMA2 chunks from input[start, limit), feeding `check`; yields after each chunk;
+ * returns the offset just past the end chunk.
+ */
+function* decodeLzma2(
+  input: Uint8Array,
+  start: number,
+  limit: number,
+  out: OutputBuffer,
+  dictSize: number,
+  check: BlockCheck,
+): Generator<number, number, void> {
   const lzma = new LzmaDecoder(out, dictSize);
   lzma.lc4Limit = true;
   let pos = start;
@@ -193,6 +234,7 @@ function decodeLzma2(input: Uint8Array, start: number, limit: number, out: Outpu
     if (pos >= limit) throw new CorruptInput('xz LZMA2 data truncated');
     const control = input[pos++]!;
     if (control === 0x00) return pos;
+    const chunkStart = out.length;
     if (control >= 0xe0 || control === 0x01) {
       needProps = true;
       needDictReset = false;
@@ -231,6 +273,8 @@ function decodeLzma2(input: Uint8Array, start: number, limit: number, out: Outpu
     } else {
       throw new CorruptInput(`invalid xz LZMA2 control byte 0x${control.toString(16)}`);
     }
+    check.update(out.bytes.subarray(chunkStart, out.length));
+    yield dictSize;
   }
 }
 
