@@ -11,10 +11,11 @@ import { checkFd, checkPath, checkReturnedBytes, readWithIdentity, statIdentity,
 import { pathArg, isReadOpen } from './paths.js';
 import { replaceProperty, type AnyFunction } from './patch.js';
 import { activeConfig, asGuard, guardState, type GuardConfig } from './state.js';
-
-const state = guardState();
 import { mayStartModel } from './sniff.js';
 import { isArtifactByName, looksLikeModelBytes } from './which-files.js';
+
+/** The shared state, read directly by the hot wrappers (readFileSync, readFile). */
+const state = guardState();
 
 type Encoding = BufferEncoding | null | 'invalid';
 
