@@ -223,3 +223,17 @@ test('with the shortcut, decisions equal the full test on 400 generated files an
   for (const path of made) assert.equal(isArtifactByName(fast, path), full.isArtifactPath(path), path);
   rmSync(dir, { recursive: true });
 });
+
+test('dangling symlinks and impossible paths are decided by the full test and not remembered', () => {
+  const { dir, policyFile } = tree();
+  const [[, fast]] = bothWays(policyFile) as [[string, Policy]];
+  const dangling = join(dir, 'app/dangling.json');
+  symlinkSync(join(dir, 'models/gone.pkl'), dangling);
+  assert.equal(isArtifactByName(fast, dangling), false, 'nothing there to read');
+  writeFileSync(join(dir, 'models/gone.pkl'), PROTO0_EVIL);
+  assert.equal(isArtifactByName(fast, dangling), true, 'its target appeared: now a model');
+  const under = join(dir, 'app/config.json/inner.json'); // a file where a folder should be (ENOTDIR)
+  assert.equal(isArtifactByName(fast, under), false);
+  assert.equal(isArtifactByName(fast, join(dir, 'app/config.json/inner.pkl')), true, 'an artifact name stays one even where the read must fail');
+  rmSync(dir, { recursive: true });
+});
