@@ -105,6 +105,9 @@ function realBasename(absPath: string): string | undefined {
  * missing path may appear later as a symlink to a model.
  */
 function decide(policy: Policy, test: BasenameTest | undefined, absPath: string): Decision {
+  // A Buffer path that is not UTF-8 reaches us with U+FFFD in place of its bytes: its real
+  // name cannot be looked at, so it is treated as a model by name (scanned), never remembered.
+  if (absPath.includes('\uFFFD')) return { named: true };
   const seen = look(absPath);
   const file = seen.kind === 'other' ? { dev: seen.dev, ino: seen.ino } : undefined;
   const name = test && basenameOf(absPath);

@@ -237,3 +237,19 @@ test('dangling symlinks and impossible paths are decided by the full test and no
   assert.equal(isArtifactByName(fast, join(dir, 'app/config.json/inner.pkl')), true, 'an artifact name stays one even where the read must fail');
   rmSync(dir, { recursive: true });
 });
+
+test('a Buffer path that is not UTF-8 is scanned as a model by name (its real name cannot be checked)', () => {
+  const { dir, policyFile } = tree();
+  const raw = Buffer.concat([Buffer.from(join(dir, 'app') + '/'), Buffer.from([0xff]), Buffer.from('.txt')]);
+  symlinkSync(join(dir, 'models/m.pkl'), raw);
+  const plainRaw = Buffer.concat([Buffer.from(join(dir, 'app') + '/'), Buffer.from([0xfe]), Buffer.from('.txt')]);
+  writeFileSync(plainRaw, 'just text\n');
+  install({ policy: policyFile, children: false });
+  try {
+    assert.throws(() => fs.readFileSync(raw), ViolationError, 'a protocol-0 model behind a non-UTF-8 symlink name');
+    assert.equal(fs.readFileSync(plainRaw, 'utf8'), 'just text\n', 'a text file under such a name is scanned and allowed');
+  } finally {
+    uninstall();
+    rmSync(dir, { recursive: true });
+  }
+});
