@@ -41,12 +41,79 @@ export function seqValue(k: 'tuple' | 'list' | 'set' | 'frozenset', items: Value
   return { k, items, omitted };
 }
 
+/** About how many characters a shape description may take; past it, items show as `...`. */
+export const MAX_SHAPE_CHARS = 240;
+
+/** Longest module.name shown for a global inside a shape. */
+const MAX_SHAPE_NAME = 120;
+
 /**
- * A short description of a value's shape, for persistent ids:
+ * A short description of a value's shape, for persistent ids and messages:
  * `('storage', <global torch.FloatStorage>, str, str, int)`. A tuple's first string is
- * shown literally (it is the id's tag); other strings by type.
+ * shown literally (it is the id's tag); other strings by type. Bounded: containers nest
+ * and share through the memo, so a 2 KB pickle can hold a tuple of 256^4 leaves. The
+ * walk stops after about MAX_SHAPE_CHARS characters and says how many items it left out.
  */
-export function describeShape(value: Value, imports: readonly ImportRecord[], depth = 0): string {
+export function describeShape(value: Value, imports: readonly ImportRecord[]): string {
+  return shapeOf(value, imports, 0, { left: MAX_SHAPE_CHARS });
+}
+
+
+/** Each part charges the budget for its own characters (a container for its punctuation). */
+function shapeOf(value: Value, imports: readonly ImportRecord[], depth: number, budget: { left: number }): string {
+  switch (value.k) {
+    case 'tuple':
+    case 'list':
+    case 'set':
+    case 'frozenset':
+      return sequenceShape(value, imports, depth, budget);
+    case 'call': {
+      const fn = value.fn.k === 'global' ? shapeOf(value.fn, imports, depth + 1, budget) : 'call';
+      budget.left -= 5;
+      return `${fn}(...)`;
+    }
+    default: {
+      const s = leafShape(value, imports);
+      budget.left -= s.length;
+      return s;
+    }
+  }
+}
+
+function sequenceShape(
+  value: Extract<Value, { k: 'tuple' | 'list' | 'set' | 'frozenset' }>,
+  imports: readonly ImportRecord[],
+  depth: number,
+  budget: { left: number },
+): string {
+  budget.left -= value.k.length;
+  if (depth > 3) return value.k;
+  const parts: string[] = [];
+  const items = value.items;
+  let left = value.omitted;
+  for (let i = 0; i < items.length; i++) {
+    if (budget.left <= 0) {
+      left += items.length - i;
+      break;
+    }
+    const item = items[i]!;
+    if (i === 0 && value.k === 'tuple' && item.k === 'str' && item.v.length <= 32) {
+      const tag = JSON.stringify(item.v).replace(/^"|"$/g, "'");
+      budget.left -= tag.length;
+      parts.push(tag);
+    } else {
+      parts.push(shapeOf(item, imports, depth + 1, budget));
+    }
+    budget.left -= 2;
+  }
+  if (left) parts.push(`... ${left} more`);
+  const inner = parts.join(', ');
+  if (value.k === 'tuple') return `(${inner}${items.length === 1 && !value.omitted ? ',' : ''})`;
+  if (value.k === 'list') return `[${inner}]`;
+  return `${value.k}({${inner}})`;
+}
+
+function leafShape(value: Value, imports: readonly ImportRecord[]): string {
   switch (value.k) {
     case 'none':
       return 'None';
@@ -62,35 +129,19 @@ export function describeShape(value: Value, imports: readonly ImportRecord[], de
       return value.mutable ? 'bytearray' : 'bytes';
     case 'global': {
       const imp = imports[value.imp];
-      return imp ? `<global ${imp.module}.${imp.name}>` : '<global>';
-    }
-    case 'tuple':
-    case 'list':
-    case 'set':
-    case 'frozenset': {
-      if (depth > 3) return value.k;
-      const parts = value.items.map((item, i) =>
-        i === 0 && value.k === 'tuple' && item.k === 'str' && item.v.length <= 32
-          ? JSON.stringify(item.v).replace(/^"|"$/g, "'")
-          : describeShape(item, imports, depth + 1),
-      );
-      if (value.omitted) parts.push(`... ${value.omitted} more`);
-      const inner = parts.join(', ');
-      if (value.k === 'tuple') return `(${inner}${value.items.length === 1 && !value.omitted ? ',' : ''})`;
-      if (value.k === 'list') return `[${inner}]`;
-      return `${value.k}({${inner}})`;
+      if (!imp) return '<global>';
+      const name = `${imp.module}.${imp.name}`;
+      return `<global ${name.length > MAX_SHAPE_NAME ? `${name.slice(0, MAX_SHAPE_NAME)}...` : name}>`;
     }
     case 'dict':
       return 'dict';
-    case 'call': {
-      const fn = value.fn.k === 'global' ? describeShape(value.fn, imports, depth + 1) : 'call';
-      return `${fn}(...)`;
-    }
     case 'persid':
       return value.loaded ? `persistent-id ${value.loaded}` : 'persistent-id';
     case 'buffer':
       return 'buffer';
     case 'unknown':
       return '?';
+    default:
+      return value.k;
   }
 }
