@@ -4,7 +4,8 @@
  * Legacy (torch < 1.6, or `_use_new_zipfile_serialization=False`): five pickles back to
  * back (magic number, protocol version, sys_info, the object, the storage keys), then
  * raw storage bytes. Each pickle is a full unpickle, so all five are scanned; the raw
- * bytes after them are never read as opcodes. A first pickle that is not the magic
+ * bytes after them are never read as opcodes, unless the key list is empty: then torch
+ * reads nothing more and any tail is scanned as further pickles. A first pickle that is not the magic
  * number is still run by torch before it complains, so it is scanned too.
  *
  * Tar (torch < 0.1.10): members `storages`, `tensors`, `pickle` (and `sys_info`). The
@@ -12,6 +13,7 @@
  * walked record by record, the way `legacy_load` reads them.
  */
 import type { ByteSource } from '../io/byte-source.js';
+import { analyzePickleStream } from '../pickle/index.js';
 import type { PersistentLoadHook, PickleStreamAnalysis, Value } from '../pickle/types.js';
 import { report, scanPickle, type Place, type ScanContext } from './context.js';
 import { memberSource, type TarMember } from './tar.js';
@@ -21,7 +23,21 @@ export const LEGACY_PICKLE_COUNT = 5;
 export const LEGACY_OBJECT_PICKLE = 3;
 
 export function analyzeTorchLegacy(ctx: ScanContext, place: Place, source: ByteSource): void {
-  scanPickle(ctx, place, 'torch-legacy', source, { pickleCount: LEGACY_PICKLE_COUNT, persistentLoad: legacyPersistentLoad });
+  const analysis = scanPickle(ctx, place, 'torch-legacy', source, { pickleCount: LEGACY_PICKLE_COUNT, persistentLoad: legacyPersistentLoad });
+  const keys = analysis.pickles[LEGACY_PICKLE_COUNT - 1];
+  if (!keys?.complete || analysis.end >= source.size) return;
+  // With no storage keys torch reads nothing after the fifth pickle, so whatever follows is
+  // not storage data: a reader of pickle sequences (pickle.load until EOF) runs it. Scan it.
+  if (isEmptyList(resultOfPickle(source, keys.start))) scanPickle(ctx, place, 'pickle', source, { start: analysis.end });
+}
+
+/** The value one pickle at `start` evaluates to (read again, silently, for its result only). */
+function resultOfPickle(source: ByteSource, start: number): Value | undefined {
+  return resultOf(analyzePickleStream(source, { start, pickleCount: 1, recordEffects: true }));
+}
+
+function isEmptyList(v: Value | undefined): boolean {
+  return v?.k === 'list' && v.items.length === 0 && v.omitted === 0;
 }
 
 /** A source-file/source entry of a container id: torch writes a str, or None when it could not read the source. */
