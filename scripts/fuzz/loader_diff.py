@@ -77,6 +77,20 @@ class Stub:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return Stub()
 
+    # SETITEM(S), APPEND(S) and ADDITEMS on a stub go on instead of stopping the reading
+    # (a reading that stops early could hide a later import).
+    def __setitem__(self, key: Any, value: Any) -> None:
+        pass
+
+    def append(self, value: Any) -> None:
+        pass
+
+    def extend(self, values: Any) -> None:
+        pass
+
+    def add(self, value: Any) -> None:
+        pass
+
 
 IMPORTS: list[list[str]] = []
 
