@@ -63,7 +63,8 @@ export type LimitName =
   | 'maxMembers'
   | 'maxDecompressedBytesPerMember'
   | 'maxDecompressedBytesTotal'
-  | 'maxValueItems';
+  | 'maxValueItems'
+  | 'maxImports';
 
 export interface Finding {
   code: FindingCode;

@@ -85,15 +85,22 @@ export interface PickleLimits {
   maxDeclaredLength: number;
   /** Items kept per symbolic list/tuple/dict (the rest are counted, not kept). */
   maxValueItems: number;
+  /**
+   * Import records per stream (GLOBAL/INST/STACK_GLOBAL and derived getattr). Each costs
+   * a few hundred bytes for a dozen bytes of pickle; past this the scan stops with `limit`.
+   * Optional for callers built before it existed; the default applies.
+   */
+  maxImports?: number;
 }
 
-export const DEFAULT_PICKLE_LIMITS: PickleLimits = {
+export const DEFAULT_PICKLE_LIMITS: Required<PickleLimits> = {
   maxOpcodes: 50_000_000,
   maxStackDepth: 100_000,
   maxMemoEntries: 1_000_000,
   maxPicklesPerStream: 1_000,
   maxDeclaredLength: Number.MAX_SAFE_INTEGER,
   maxValueItems: 256,
+  maxImports: 1_000_000,
 };
 
 export type { LimitName };

@@ -40,7 +40,7 @@ export class Machine {
 
   // Where we are.
   readonly r: Reader;
-  readonly limits: PickleLimits;
+  readonly limits: Required<PickleLimits>;
   /** Offset of the opcode being run, and the opcode (-1: the bytes ended where one should start). */
   opStart = 0;
   op = 0;

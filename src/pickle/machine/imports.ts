@@ -9,7 +9,7 @@ import type { CallOpcode, ImportOpcode, ImportRecord, Value } from '../types.js'
 import { describeShape, hasDunder, unknown } from '../values.js';
 import { nameLine } from './args.js';
 import type { Machine } from './context.js';
-import { AlreadyReported } from './errors.js';
+import { AlreadyReported, limitHit } from './errors.js';
 import { flag } from './findings.js';
 import { pop } from './state.js';
 import { noteValue } from './uses.js';
@@ -26,6 +26,8 @@ export interface ImportNames {
 
 /** Appends an import record at the current opcode; returns the global value naming it. */
 export function recordImport(m: Machine, names: ImportNames): Extract<Value, { k: 'global' }> {
+  const max = m.limits.maxImports;
+  if (m.imports.length >= max) throw limitHit('maxImports', `more than ${max} imports in one stream (maxImports)`);
   const record: ImportRecord = {
     index: m.imports.length,
     module: names.module,

@@ -18,3 +18,8 @@ export const MAX_KEPT_ITEMS = 16_000_000;
 export const MAX_NESTED_PICKLES = 32;
 /** Memo keys below this live in an array (the dense keys pickles use); others in a Map. */
 export const MEMO_ARRAY_KEYS = 1 << 20;
+/**
+ * Persistent id records kept per stream (`persistentIds`); later ones are still loaded
+ * and checked, only not listed. A BINPERSID costs 2 bytes of pickle and a record ~100.
+ */
+export const MAX_PERSISTENT_ID_RECORDS = 100_000;

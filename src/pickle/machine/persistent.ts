@@ -7,15 +7,19 @@ import { describeShape } from '../values.js';
 import type { Machine } from './context.js';
 import { malformed } from './errors.js';
 import { flag } from './findings.js';
+import { MAX_PERSISTENT_ID_RECORDS } from './limits.js';
 import { noteValue } from './uses.js';
 
 /** The value the loader's persistent_load puts on the stack for `pid`. */
 export function persistentId(m: Machine, pid: Value, opcode: 'PERSID' | 'BINPERSID'): Value {
   noteValue(m, pid);
-  const shape = describeShape(pid, m.imports);
-  m.persistentIds.push({ offset: m.opStart, opcode, pickleIndex: m.s.info.index, shape });
-  if ((m.findingCounts.get('persistent-id') ?? 0) === 0) {
-    flag(m, 'persistent-id', `${opcode} at offset ${m.opStart} asks the loader's persistent_load for ${shape} (torch storages use this)`);
+  const first = (m.findingCounts.get('persistent-id') ?? 0) === 0;
+  if (first || m.persistentIds.length < MAX_PERSISTENT_ID_RECORDS) {
+    const shape = describeShape(pid, m.imports);
+    if (m.persistentIds.length < MAX_PERSISTENT_ID_RECORDS) {
+      m.persistentIds.push({ offset: m.opStart, opcode, pickleIndex: m.s.info.index, shape });
+    }
+    if (first) flag(m, 'persistent-id', `${opcode} at offset ${m.opStart} asks the loader's persistent_load for ${shape} (torch storages use this)`);
   }
   const loaded = loadPersistent(m, pid);
   if (loaded) m.effects?.push({ k: 'persistent-load', pid, value: loaded, offset: m.opStart });
