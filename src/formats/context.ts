@@ -109,8 +109,16 @@ export function analyzeWithDtypeCheck(machine: PickleMachine, source: ByteSource
 }
 
 function pickleLimits(all: AllLimits): PickleLimits {
-  const { maxOpcodes, maxStackDepth, maxMemoEntries, maxPicklesPerStream, maxDeclaredLength, maxValueItems } = all;
-  return { maxOpcodes, maxStackDepth, maxMemoEntries, maxPicklesPerStream, maxDeclaredLength, maxValueItems };
+  const { maxOpcodes, maxStackDepth, maxMemoEntries, maxPicklesPerStream, maxDeclaredLength, maxValueItems, maxImports } = all;
+  return {
+    maxOpcodes,
+    maxStackDepth,
+    maxMemoEntries,
+    maxPicklesPerStream,
+    maxDeclaredLength,
+    maxValueItems,
+    ...(maxImports !== undefined ? { maxImports } : {}),
+  };
 }
 
 /**

@@ -121,3 +121,16 @@ test('informational findings alone leave the file allowed', () => {
   const report = buildReport(container('', { findings: [{ code: 'not-a-pickle', message: 'x' }] }), policyFromList([]), undefined);
   assert.equal(report.verdict, 'allowed');
 });
+
+test('a limit given to the scanner reaches the pickle machine and is named when hit (maxImports)', async () => {
+  const { scanBytes } = await import('../../src/scan/index.js');
+  const { PickleWriter } = await import('../pickle/writer.js');
+  const w = new PickleWriter().proto(4);
+  for (const name of ['OrderedDict', 'Counter', 'deque']) w.global('collections', name).pop();
+  const bytes = w.none().stop().bytes();
+  const allow = ['collections.OrderedDict', 'collections.Counter', 'collections.deque'];
+  assert.equal(scanBytes(bytes, { policy: allow }).verdict, 'allowed');
+  const limited = scanBytes(bytes, { policy: allow, limits: { maxImports: 2 } });
+  assert.equal(limited.verdict, 'blocked');
+  assert.deepEqual(limited.findings.filter((f) => f.code === 'limit').map((f) => f.limit), ['maxImports']);
+});
