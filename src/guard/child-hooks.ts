@@ -122,8 +122,9 @@ interface PythonSide {
  * Prepares the Python-side enforcement (the child's unpicklers check the same policy).
  * Every child gets it, not only the ones recognised as Python: a shell script or a
  * Makefile that starts python3 passes the environment on (docs/guard.md).
- * It needs a policy loaded from a file or preset; an inline list cannot be compiled for
- * Python, so such launches get the Node-side argument scan only.
+ * Every loaded policy compiles for Python: files, presets and inline lists. A hand-made
+ * `Policy` object does not: with `children: true` childEnv has already refused the launch
+ * (policy-handoff.ts); with `children: false` the launch gets the argument scan only.
  */
 function pythonSide(config: GuardConfig, env: NodeJS.ProcessEnv, cwd: unknown): PythonSide | undefined {
   if (!isLoadedPolicy(config.policy)) return undefined;

@@ -75,7 +75,10 @@ function toPolicy(options: InstallOptions): Policy {
   }
   if (Array.isArray(policy)) {
     const list = policyFromList(policy as readonly string[]);
-    const inline = withMode({ ...list, isArtifactPath: defaultArtifactMatcher() }, options.mode);
+    // The data says what the guard does (default artifact globs), so the policy written out
+    // for workers and children (policy-handoff.ts) judges the same files.
+    const artifacts = { include: [...DEFAULT_ARTIFACTS.include], exclude: [], base: list.data.artifacts.base };
+    const inline = withMode({ ...list, data: { ...list.data, artifacts }, isArtifactPath: defaultArtifactMatcher() } as LoadedPolicy, options.mode);
     declareArtifactGlobs(inline, DEFAULT_ARTIFACTS.include);
     return inline;
   }

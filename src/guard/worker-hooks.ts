@@ -5,22 +5,29 @@
  */
 import workerThreads from 'node:worker_threads';
 import { childEnv } from './env.js';
+import { policyForChildren } from './policy-handoff.js';
 import { replaceProperty, type AnyFunction } from './patch.js';
-import { activeConfig } from './state.js';
+import { activeConfig, type GuardConfig } from './state.js';
 
 type WorkerOptions = { execArgv?: string[]; env?: unknown } & Record<string, unknown>;
 
 export function guardedWorkerOptions(options: WorkerOptions | undefined): WorkerOptions | undefined {
   const config = activeConfig();
-  if (!config || !config.children || !config.registerPath) return options;
+  if (!config || !config.children) return options;
   const execArgv = options?.execArgv ?? process.execArgv;
   const out: WorkerOptions = { ...options };
-  if (!execArgv.includes(config.registerPath)) out.execArgv = ['--require', config.registerPath, ...execArgv];
-  // SHARE_ENV (a symbol) shares the parent's env, which already has what it needs.
-  if (options?.env === undefined || (typeof options.env === 'object' && options.env !== null)) {
+  if (config.registerPath && !execArgv.includes(config.registerPath)) out.execArgv = ['--require', config.registerPath, ...execArgv];
+  // SHARE_ENV (a symbol) shares the parent's env: its own PICKLE_GUARD_POLICY is then what the
+  // worker's register reads, so it is set (to the installed policy) in the shared env itself.
+  if (options?.env === workerThreads.SHARE_ENV) Object.assign(process.env, handoff(config));
+  else if (options?.env === undefined || (typeof options.env === 'object' && options.env !== null)) {
     out.env = childEnv((options?.env as NodeJS.ProcessEnv | undefined) ?? process.env, config);
   }
   return out;
+}
+
+function handoff(config: GuardConfig): NodeJS.ProcessEnv {
+  return { PICKLE_GUARD_POLICY: policyForChildren(config.policy), PICKLE_GUARD_MODE: config.policy.mode };
 }
 
 function wrapWorker(Original: AnyFunction): AnyFunction {
