@@ -67,7 +67,7 @@ interface Pending {
 }
 
 const stats = {
-  cases: 0, allowed: 0, threw: 0, inconsistent: 0, disagreements: 0,
+  cases: 0, allowed: 0, threw: 0, inconsistent: 0, disagreements: 0, crashes: 0,
   loaders: {} as Record<string, Record<string, number>>,
 };
 
@@ -120,6 +120,11 @@ function flush(o: Options, batch: Pending[]): void {
       const kept = keep(o, p);
       record(o, { kind: 'disagreement', signature: sig, file: kept, index: p.index, seed: p.seed, steps: p.steps, preset: p.judged.allowedBy!.preset, found, listed: report.globals.map((g) => `${g.module}.${g.name}`), rows: mine });
       console.log(`DISAGREEMENT case ${p.index} (${p.seed} ${p.steps.join('+')}): ${found.map((d) => `${d.loader} imported ${d.unlisted.join(', ')}`).join('; ')}`);
+    } else if (mine.some((r) => r.status === 'crash') && stats.crashes++ < 5) {
+      // a loader process dying on a file the scanner allows (native crash, not a Python error)
+      const kept = keep(o, p);
+      record(o, { kind: 'loader-crash', file: kept, index: p.index, seed: p.seed, steps: p.steps, preset: p.judged.allowedBy!.preset, rows: mine });
+      console.log(`LOADER CRASH case ${p.index} (${p.seed} ${p.steps.join('+')}): ${mine.filter((r) => r.status === 'crash').map((r) => `${r.loader}: ${r.error}`).join('; ')}`);
     } else {
       rmSync(p.path, { force: true });
     }
