@@ -35,10 +35,19 @@ function privateFolder(): string {
 function writePolicyFile(policy: LoadedPolicy): string {
   const known = written.get(policy);
   if (known && existsSync(known)) return known;
-  const path = join(privateFolder(), `policy-${++count}.yaml`);
-  writeFileSync(path, effectiveYaml(policy.data), { mode: 0o600, flag: 'wx' });
-  written.set(policy, path);
-  return path;
+  try {
+    const path = join(privateFolder(), `policy-${++count}.yaml`);
+    writeFileSync(path, effectiveYaml(policy.data), { mode: 0o600, flag: 'wx' });
+    written.set(policy, path);
+    return path;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    throw new UsageError(
+      `pickle-guard could not write the installed policy to a temp file for workers and child processes (${code} in ${tmpdir()}): ` +
+        'they are not started rather than left to find a possibly weaker policy. Point TMPDIR at a writable folder, or install a policy file.',
+      { cause: error },
+    );
+  }
 }
 
 /**

@@ -85,6 +85,25 @@ test('the policy file handed on is private (0600 in a 0700 folder), holds the li
   assert.ok(!existsSync(String(out.path)), 'removed when the app exited');
 });
 
+test('a worker sharing the app\'s env (SHARE_ENV) gets the inline list too', () => {
+  const r = runApp([
+    "import { SHARE_ENV, Worker } from 'node:worker_threads';",
+    `guard.install({ policy: [${JSON.stringify(LIST)}] });`,
+    `const w = new Worker(${JSON.stringify(join(FIXTURES, 'reader-worker.mjs'))}, { env: SHARE_ENV, execArgv: [], workerData: process.argv[1] });`,
+    "console.log(JSON.stringify(await new Promise((resolve) => w.once('message', resolve))));",
+  ], [tensor]);
+  assert.deepEqual(r.lines, [{ ok: false, code: 'ERR_PICKLE_GUARD_VIOLATION', name: 'ViolationError' }], r.stderr);
+});
+
+test('an unwritable temp folder refuses the child start with a UsageError (no fallback)', () => {
+  const r = runApp([
+    "import { spawnSync } from 'node:child_process';",
+    `guard.install({ policy: [${JSON.stringify(LIST)}] });`,
+    "try { spawnSync(process.execPath, ['-e', '0']); console.log(JSON.stringify({ started: true })); } catch (e) { console.log(JSON.stringify({ code: e.code })); }",
+  ], [], { TMPDIR: join(dir, 'no-such-folder') });
+  assert.deepEqual(r.lines, [{ code: 'ERR_PICKLE_GUARD_USAGE' }], r.stderr);
+});
+
 test('a hand-made Policy object cannot be handed on: workers and children are refused with a UsageError (children: false opts out)', () => {
   const lines = [
     "import { spawnSync } from 'node:child_process';",
