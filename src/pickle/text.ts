@@ -211,3 +211,16 @@ export function parseTextFloat(text: string): number | null {
   if (text.includes('_')) return null; // PyOS_string_to_double has no underscores
   return Number(text);
 }
+
+/**
+ * Python `float(bytes)` as the pure-Python unpickler's `load_float` calls it on the line
+ * without its newline: ASCII whitespace stripped on both sides, underscores allowed only
+ * between two digits (and then dropped), no NUL anywhere, and an overflow is infinity
+ * (PyOS_string_to_double without an overflow exception). Wider than `parseTextFloat`.
+ */
+export function parsePythonFloat(text: string): number | null {
+  const s = text.replace(/^[ \t\n\v\f\r]+|[ \t\n\v\f\r]+$/g, '');
+  if (s.includes('\0')) return null;
+  if (s.includes('_') && !/^(?:[^_]|(?<=[0-9])_(?=[0-9]))*$/.test(s)) return null;
+  return parseTextFloat(s.replace(/_/g, ''));
+}

@@ -37,10 +37,13 @@ export interface OracleResult {
   error: string | null;
 }
 
-/** Runs the recording C Unpickler over each stream, in one python3 process. */
-export function oracle(streams: Uint8Array[]): OracleResult[] {
+/**
+ * Runs the recording C Unpickler (or, with `'python'`, the pure-Python `pickle._Unpickler`
+ * joblib.load uses) over each stream, in one python3 process.
+ */
+export function oracle(streams: Uint8Array[], unpickler: 'c' | 'python' = 'c'): OracleResult[] {
   const input = streams.map((b) => Buffer.from(b).toString('hex')).join('\n') + '\n';
-  return python(ORACLE, input)
+  return python(unpickler === 'python' ? `PURE = True\n${ORACLE}` : ORACLE, input)
     .trim()
     .split('\n')
     .map((l) => JSON.parse(l) as OracleResult);

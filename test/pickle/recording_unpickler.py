@@ -6,6 +6,8 @@ stdin: one hex-encoded stream per line. stdout: one JSON line per stream:
 {"imports": [[module, name], ...], "error": null | "Type: message"}.
 Each stream is read as consecutive pickles (a fresh Unpickler per pickle, as repeated
 pickle.load(f) calls do) until the bytes end or an error. encoding='utf-8' as torch.load.
+With PURE = True defined before this text (helpers.ts `oracle(streams, 'python')`) the
+pure-Python pickle._Unpickler is used instead, as joblib.load uses it.
 """
 import io
 import json
@@ -47,7 +49,10 @@ class Stub(metaclass=StubMeta):
         pass
 
 
-class Recording(pickle.Unpickler):
+BASE = pickle._Unpickler if globals().get('PURE') else pickle.Unpickler
+
+
+class Recording(BASE):
     def __init__(self, f, log):
         super().__init__(f, encoding='utf-8')
         self.log = log

@@ -2,7 +2,9 @@
  * Text arguments (INT, LONG, FLOAT, GET, PUT) read as CPython's C Unpickler reads them:
  * it hands each line to a C parser that stops at a NUL byte and knows only ASCII spaces.
  * Each case puts `os.system` after the argument: CPython either raises at the argument
- * (no import) or goes on to find_class, and the machine must do the same. Reading
+ * (no import) or goes on to find_class, and the machine must do the same. Where only
+ * the pure-Python unpickler (joblib.load) goes on (FLOAT ` 1.5`), the machine reports
+ * `malformed` and reads on as it does. Reading
  * `F1.5\0junk` as malformed before any import is worse than a false alarm: that is an
  * informational not-a-pickle, and CPython runs the import after it.
  */
@@ -31,19 +33,36 @@ describe('text arguments as the C Unpickler parses them', () => {
   const cases = ['I', 'L', 'F', 'g', 'p'].flatMap((op) => TEXTS.map((text) => ({ op, text, w: stream(op, text) })));
 
   it(`agrees with CPython on ${cases.length} INT/LONG/FLOAT/GET/PUT lines (NUL bytes, spaces, NBSP)`, () => {
-    const expected = oracle(cases.map((c) => c.w.bytes()));
+    const streams = cases.map((c) => c.w.bytes());
+    const expected = oracle(streams);
+    const pure = oracle(streams, 'python');
     let reached = 0;
+    let pureOnly = 0;
     cases.forEach((c, i) => {
       const a = scan(c.w);
       const exp = expected[i]!;
-      const label = `${c.op}${JSON.stringify(c.text)}: CPython ${exp.error ?? 'ok'}; ours ${JSON.stringify(a.findings)}`;
-      assert.deepEqual(a.imports.map((m) => [m.written.module, m.written.name]), exp.imports, label);
-      const stopped = a.findings.some((f) => f.code === 'malformed' || f.code === 'not-a-pickle');
-      assert.equal(stopped, exp.imports.length === 0, label);
-      if (exp.imports.length) reached++;
+      const py = pure[i]!;
+      const label = `${c.op}${JSON.stringify(c.text)}: CPython ${exp.error ?? 'ok'}, pure-Python ${py.error ?? 'ok'}; ours ${JSON.stringify(a.findings)}`;
+      const got = a.imports.map((m) => [m.written.module, m.written.name]);
+      const codes = a.findings.map((f) => f.code);
+      if (exp.imports.length) {
+        // The C reading goes on: the machine follows it, no finding.
+        assert.deepEqual(got, exp.imports, label);
+        assert.deepEqual(codes, [], label);
+        reached++;
+      } else if (py.imports.length) {
+        // Only the pure-Python reading goes on: a violation, and its imports listed.
+        assert.deepEqual(got, py.imports, label);
+        assert.deepEqual(codes, ['malformed'], label);
+        pureOnly++;
+      } else {
+        assert.deepEqual(got, [], label);
+        assert.deepEqual(codes, ['not-a-pickle'], label);
+      }
     });
-    // Both outcomes are exercised: lines CPython accepts (NUL-cut ones among them) and rejects.
+    // All three outcomes are exercised.
     assert.ok(reached > cases.length / 3 && reached < cases.length, `${reached} of ${cases.length} reached the import`);
+    assert.ok(pureOnly >= 3, `${pureOnly} lines only the pure-Python unpickler accepts`);
   });
 
   it('reports os.system behind a FLOAT line with a NUL byte (was: not-a-pickle, no import)', () => {

@@ -9,6 +9,7 @@ import {
   decodeUtf8,
   escapeDecode,
   latin1,
+  parsePythonFloat,
   parseStrtol,
   parseTextFloat,
   parseTextInt,
@@ -62,27 +63,23 @@ export function textLong(r: Reader): Value {
   return intValue(v);
 }
 
-export function textFloat(r: Reader): Value {
-  const text = lineText(r);
-  const v = parseTextFloat(cString(text));
-  if (v === null) throw malformed(`could not convert string to float: ${JSON.stringify(text.slice(0, 40))}`);
-  return { k: 'float', v };
+/**
+ * FLOAT's line read both ways: `c` as `PyOS_string_to_double` (the C unpickler, cut at a
+ * NUL), `py` as the pure-Python unpickler's `float()`; null where each raises.
+ */
+export function textFloatReadings(r: Reader): { line: string; c: number | null; py: number | null } {
+  const line = lineText(r);
+  return { line, c: parseTextFloat(cString(line)), py: parsePythonFloat(line) };
 }
 
-/** GET's memo index; one no memo can hold comes back as -1 (not found). */
-export function getIndex(r: Reader): number {
+/**
+ * A GET/PUT text index as `int()` reads it (C `PyLong_FromString`, cut at a NUL); what a
+ * memo can hold is decided by the caller (`lenient.ts`).
+ */
+export function textMemoIndex(r: Reader, what: 'GET' | 'PUT'): bigint {
   const v = parseTextInt(cString(lineText(r)), false);
-  if (v === null) throw malformed('invalid memo index in GET');
-  return v > BigInt(Number.MAX_SAFE_INTEGER) || v < 0n ? -1 : Number(v);
-}
-
-/** PUT's memo index: negative or huge is an error, as in CPython. */
-export function putIndex(r: Reader): number {
-  const v = parseTextInt(cString(lineText(r)), false);
-  if (v === null) throw malformed('invalid memo index in PUT');
-  if (v < 0n) throw malformed('negative PUT argument');
-  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw malformed('PUT index too large');
-  return Number(v);
+  if (v === null) throw malformed(`invalid memo index in ${what}`);
+  return v;
 }
 
 /** A GLOBAL/INST name line: UTF-8 strict (GLOBAL) or ASCII (INST); empty is an error. */

@@ -29,7 +29,8 @@ export function flag(m: Machine, code: FindingCode, message: string, imp?: Impor
 
 /**
  * What stopped the pickle, as a finding at the failing opcode: a bound (`limit`), a
- * failure before any import could run (`not-a-pickle`), else `malformed`. An error that
+ * failure before any import could run in either unpickler (`not-a-pickle`), else
+ * `malformed`. An error that
  * is not a PickleReadError is our bug: still a `malformed` finding (fail closed).
  */
 export function failureFinding(m: Machine, err: unknown): Finding {
@@ -44,9 +45,13 @@ export function failureFinding(m: Machine, err: unknown): Finding {
     f.code = 'limit';
     if (err.limit) f.limit = err.limit;
     f.message = `${err.message} ${where}`;
-  } else if (!m.s.importRan) {
+  } else if (!m.s.importRan && m.s.pureFrom < 0) {
+    // Both unpicklers fail here: the C one by construction, and the pure-Python one has
+    // not been more lenient so far (lenient.ts marks where it would be).
     f.code = 'not-a-pickle';
     f.message = `not a pickle: ${err.message} ${where}, before any import could run`;
+  } else if (!m.s.importRan) {
+    f.message = `${err.message} ${where}, read as the pure-Python unpickler reads past offset ${m.s.pureFrom}`;
   } else {
     f.message = `${err.message} ${where}`;
   }

@@ -8,14 +8,18 @@ import type { Reader } from '../reader.js';
 import type { Machine } from './context.js';
 import { malformed } from './errors.js';
 import { flag } from './findings.js';
+import { pureOnly } from './lenient.js';
 
 /** FRAME: opens a frame of the declared length. */
 export function frame(m: Machine): void {
   const r = m.r;
   const n = r.u64();
-  if (n === Infinity) throw malformed("FRAME length exceeds system's maximum");
+  // Both unpicklers refuse a length past sys.maxsize (top bit set); below it, up to
+  // 2^63 - 1, the pure-Python one reads what is there (shortFrame).
+  if (n === Infinity && topBitSet(r)) throw malformed("FRAME length exceeds system's maximum");
   const open = r.frameEnd;
-  if (open > r.pos) {
+  const nested = open > r.pos;
+  if (nested) {
     // C: a frame that fits in the current one is read from its buffer, which still ends
     // where the current frame does; one that does not fit drops the current frame's rest.
     flag(m, 'frame-violation', `FRAME at offset ${m.opStart} starts before the current frame ends at offset ${open} (the C and Python unpicklers read this differently)`);
@@ -23,8 +27,31 @@ export function frame(m: Machine): void {
     r.pos = open;
     r.frameEnd = -1;
   }
+  // Inside a frame the pure-Python unpickler has already raised ("beginning of a new
+  // frame before end of current frame"): a short frame there fails in both.
+  const left = r.size - r.pos;
+  if (!nested && n > left && (n === Infinity || n <= r.maxDeclaredLength)) return shortFrame(m, n, left);
   r.checkLength(n, 'FRAME');
   r.openFrame(r.pos + n);
+}
+
+/**
+ * A FRAME declaring more bytes than are left: the C unpickler raises (truncated), the
+ * pure-Python `_Unframer.load_frame` takes the short read as the frame and goes on.
+ * Read as it reads: the frame clipped to the bytes left.
+ */
+function shortFrame(m: Machine, n: number, left: number): void {
+  pureOnly(
+    m,
+    `FRAME at offset ${m.opStart} declares ${n === Infinity ? 'more than 2^53' : n} bytes but only ${left} are left: the C unpickler raises (truncated), the pure-Python unpickler (which joblib.load uses for uncompressed files) takes the short read as the frame and goes on; read on as the pure-Python unpickler reads (the frame clipped to the bytes left)`,
+    'frame-violation',
+  );
+  m.r.openFrame(m.r.size);
+}
+
+/** Whether the 8-byte length just read by `u64` is 2^63 or more. */
+function topBitSet(r: Reader): boolean {
+  return (r.buf[r.pos - 1 - r.bufStart]! & 0x80) !== 0;
 }
 
 /** Reports the frame end the current opcode's reads crossed (`Reader.crossed`). */

@@ -21,6 +21,14 @@ export interface PickleState {
   proto: number;
   /** An import (or EXT) opcode has started: a failure from here on is no longer "not a pickle". */
   importRan: boolean;
+  /**
+   * Offset where the C unpickler stopped and the pure-Python one went on (`lenient.ts`),
+   * or -1: from there on a failure is never "not a pickle" (the pickle is read as the
+   * pure-Python unpickler reads it, which joblib.load uses).
+   */
+  pureFrom: number;
+  /** PUT indices past any C memo (pure-Python dict keys), by decimal text. */
+  memoHuge: Map<string, Value> | undefined;
   info: PickleInfo;
 }
 
@@ -34,6 +42,8 @@ export function freshState(index: number, start: number): PickleState {
     memoCount: 0,
     proto: 0,
     importRan: false,
+    pureFrom: -1,
+    memoHuge: undefined,
     info: { index, start, end: start, protocol: 0, opcodes: 0, complete: false },
   };
 }

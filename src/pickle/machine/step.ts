@@ -10,12 +10,9 @@ import {
   binLong,
   byteString,
   bytesPayload,
-  getIndex,
   persidLine,
-  putIndex,
   quotedString,
   signedCount,
-  textFloat,
   textInt,
   textLong,
   unicodeCounted,
@@ -26,6 +23,7 @@ import { collection, dictFromMark } from './collections.js';
 import type { Machine } from './context.js';
 import { malformed } from './errors.js';
 import { frame } from './frames.js';
+import { floatArg, getText, putText } from './lenient.js';
 import { extension, globalOp, stackGlobal } from './imports.js';
 import { appends, build, setitems } from './mutations.js';
 import { persistentId } from './persistent.js';
@@ -66,7 +64,7 @@ export function step(m: Machine, op: number): number {
       stack.push({ k: 'float', v: r.f64be() });
       break;
     case OP.FLOAT:
-      stack.push(textFloat(r));
+      stack.push(floatArg(m));
       break;
     case OP.INT:
       stack.push(textInt(r));
@@ -127,7 +125,7 @@ export function step(m: Machine, op: number): number {
       memoPut(s, r.u32(), m.limits.maxMemoEntries);
       break;
     case OP.PUT:
-      memoPut(s, putIndex(r), m.limits.maxMemoEntries);
+      putText(m);
       break;
     case OP.BINGET:
       stack.push(memoGet(s, r.u8()));
@@ -136,7 +134,7 @@ export function step(m: Machine, op: number): number {
       stack.push(memoGet(s, r.u32()));
       break;
     case OP.GET:
-      stack.push(memoGet(s, getIndex(r)));
+      stack.push(getText(m));
       break;
 
     // Stack and marks.

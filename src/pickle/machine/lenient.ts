@@ -1,0 +1,65 @@
+/**
+ * Places where the C unpickler (pickle.load, torch.load, numpy.load) raises but the
+ * pure-Python one (`pickle._Unpickler`, which joblib.load uses for every uncompressed
+ * file) goes on. The machine follows the C reading everywhere else; here a C failure
+ * before any import would be "not a pickle", yet the pure-Python reading may import and
+ * call anything after it. So each such place is a violation naming the disagreement, and
+ * the pickle is read on as the pure-Python unpickler reads it, so the report lists what
+ * it would import.
+ */
+import type { Value } from '../types.js';
+import type { Machine } from './context.js';
+import { textFloatReadings, textMemoIndex } from './args.js';
+import { limitHit, malformed } from './errors.js';
+import { flag } from './findings.js';
+import { memoGet, memoPut, top } from './state.js';
+
+const JOBLIB = 'and joblib.load reads uncompressed files with the pure-Python unpickler';
+
+/** Index past which a C memo certainly cannot hold a PUT (its array would need petabytes). */
+const C_MEMO_MAX = BigInt(Number.MAX_SAFE_INTEGER);
+
+/**
+ * The C reading stops here, the pure-Python one does not: a `malformed` finding (in
+ * the given finding code's place), and from here on failures are not "not a pickle".
+ */
+export function pureOnly(m: Machine, message: string, code: 'malformed' | 'frame-violation' = 'malformed'): void {
+  flag(m, code, message);
+  if (m.s.pureFrom < 0) m.s.pureFrom = m.opStart;
+}
+
+/** FLOAT: C `PyOS_string_to_double`, or pure-Python `float()` where only it accepts. */
+export function floatArg(m: Machine): Value {
+  const { line, c, py } = textFloatReadings(m.r);
+  if (c !== null) return { k: 'float', v: c };
+  const shown = JSON.stringify(line.slice(0, 40));
+  if (py === null) throw malformed(`could not convert string to float: ${shown}`);
+  pureOnly(m, `the C unpickler refuses FLOAT ${shown} but pure-Python float() accepts it, ${JOBLIB}; read on as the pure-Python unpickler reads`);
+  return { k: 'float', v: py };
+}
+
+/** PUT: negative is refused by both; an index no C memo can hold is a pure-Python dict key. */
+export function putText(m: Machine): void {
+  const s = m.s;
+  const v = textMemoIndex(m.r, 'PUT');
+  if (v < 0n) throw malformed('negative PUT argument');
+  if (v <= C_MEMO_MAX) return memoPut(s, Number(v), m.limits.maxMemoEntries);
+  pureOnly(m, `the C unpickler cannot hold PUT index ${v} in its memo (it raises), but the pure-Python memo is a dict, ${JOBLIB}; read on as the pure-Python unpickler reads`);
+  const value = top(s);
+  s.memoHuge ??= new Map();
+  const key = v.toString();
+  if (!s.memoHuge.has(key)) s.memoCount++;
+  s.memoHuge.set(key, value);
+  const max = m.limits.maxMemoEntries;
+  if (s.memoCount > max) throw limitHit('maxMemoEntries', `more than ${max} memo entries (maxMemoEntries)`);
+}
+
+/** GET: a huge index is found only where a pure-Python PUT stored it (already flagged). */
+export function getText(m: Machine): Value {
+  const s = m.s;
+  const v = textMemoIndex(m.r, 'GET');
+  if (v >= 0n && v <= C_MEMO_MAX) return memoGet(s, Number(v));
+  const found = s.memoHuge?.get(v.toString());
+  if (found === undefined) throw malformed(`Memo value not found at index ${v}`);
+  return found;
+}
