@@ -6,7 +6,16 @@
  */
 
 // Scanning: a file, a descriptor or bytes in, a report out.
-export { scanBytes, scanFd, scanFile, scanSource, type Limits, type ScanOptions } from './scan/index.js';
+export {
+  scanBytes,
+  scanFd,
+  scanFile,
+  scanSource,
+  suggestAllowEntries,
+  type Limits,
+  type ScanOptions,
+  type Suggestions,
+} from './scan/index.js';
 export type { ScanReport, ReportGlobal, ReportPickle, Verdict } from './scan/report.js';
 export { REPORT_VERSION } from './scan/report.js';
 export type { Finding, FindingCode, ViolationCode, InfoCode, LimitName } from './findings.js';
@@ -19,7 +28,6 @@ export {
   resolvePolicy,
   discoverPolicyFile,
   checkPolicy,
-  suggestAllowEntries,
   compilePolicyForPython,
   presetNames,
   policyFromList,
@@ -29,7 +37,6 @@ export {
   POLICY_FILE_NAMES,
   MAIN_NAMESPACES,
   type ResolveOptions,
-  type Suggestions,
   type PythonPolicy,
   type LoadedPolicy,
   type Policy,

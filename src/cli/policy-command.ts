@@ -2,7 +2,8 @@
 import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.js';
 import { isViolation } from '../findings.js';
-import { checkPolicy, suggestAllowEntries } from '../policy/index.js';
+import { checkPolicy } from '../policy/index.js';
+import { suggestAllowEntries } from '../scan/index.js';
 import type { ScanReport } from '../scan/report.js';
 import { usage } from './args.js';
 import { collectTargets } from './collect.js';

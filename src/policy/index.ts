@@ -4,7 +4,6 @@
  */
 export { loadPolicyFile, presetPolicy, resolvePolicy, discoverPolicyFile, POLICY_FILE_NAMES, type ResolveOptions } from './discover.js';
 export { checkPolicy } from './check.js';
-export { suggestAllowEntries, type Suggestions } from './suggest.js';
 export { compilePolicyForPython, PYTHON_POLICY_VERSION, type PythonPolicy } from './python.js';
 export { presetNames, PRESET_DIR, DEFAULT_ARTIFACTS } from './resolve.js';
 export { POLICY_VERSION } from './parse.js';

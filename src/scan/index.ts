@@ -14,6 +14,7 @@ import type { ScanReport } from './report.js';
 import { buildReport } from './verdict.js';
 
 export type { ScanReport } from './report.js';
+export { suggestAllowEntries, type Suggestions } from './suggest.js';
 
 export type Limits = PickleLimits & ContainerLimits;
 

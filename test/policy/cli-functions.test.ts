@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PolicyError } from '../../src/errors.js';
-import { checkPolicy, loadPolicyFile, presetPolicy, suggestAllowEntries } from '../../src/policy/index.js';
+import { checkPolicy, loadPolicyFile, presetPolicy } from '../../src/policy/index.js';
+import { suggestAllowEntries } from '../../src/scan/index.js';
 import { scanBytes, scanFile } from '../../src/scan/index.js';
 import { imp, tree } from './helpers.js';
 

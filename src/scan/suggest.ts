@@ -2,9 +2,9 @@
  * `pickle-guard policy suggest`: the allow entries a trusted model needs beyond the
  * current policy. Never suggests a denied or known-dangerous name, nor a dunder walk.
  */
-import type { ScanReport } from '../scan/report.js';
-import { dangerReason } from './dangerous.js';
-import type { Policy } from './types.js';
+import { dangerReason } from '../policy/dangerous.js';
+import type { Policy } from '../policy/types.js';
+import type { ScanReport } from './report.js';
 
 export interface Suggestions {
   /** Entry texts (module.qualname or module:qualname), ready to go under `allow:`. */
