@@ -32,7 +32,11 @@ export interface InstallOptions {
   /** Environment read for PICKLE_GUARD_POLICY / PICKLE_GUARD_MODE. Default: process.env. */
   env?: NodeJS.ProcessEnv;
   limits?: Partial<Limits>;
-  /** Also guard worker threads and child Node processes (needs the built register.js). Default true. */
+  /**
+   * Also guard worker threads and child processes with this very policy (needs the built
+   * register.js). Default true. With a hand-made `Policy` object (nothing to pass on) starting
+   * a worker or child then throws UsageError; `false` opts out (docs/guard.md).
+   */
   children?: boolean;
 }
 
