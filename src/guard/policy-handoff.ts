@@ -53,9 +53,9 @@ function writePolicyFile(policy: LoadedPolicy): string {
 }
 
 /**
- * True when `source` (a file still on disk, or `preset:NAME`) loads to this very policy: same
- * effective YAML. A file edited since it was loaded, or a policy built in code under a
- * file's name, is written out instead. Decided again when the file changes.
+ * True when `source` (a file still on disk, or `preset:NAME`) loads to this very policy (same
+ * fingerprint). A file edited since it was loaded, or a policy built in code under a file's
+ * name, is written out instead. Decided again when the file's size or times change.
  */
 function loadableAsIs(policy: LoadedPolicy): boolean {
   const { source } = policy;
