@@ -85,6 +85,19 @@ describe('C vs pure-Python unpickler disagreements', () => {
     assert.match(a.findings[1]!.message, /unknown opcode.*pure-Python unpickler reads past offset 0/);
   });
 
+  it('INST without a MARK: the pure-Python unpickler imports the class before it looks for the MARK', () => {
+    const w = pw().op('i').raw(Array.from(Buffer.from('posix\nsystem\n'))).stop();
+    const [C] = oracle([w.bytes()]);
+    const [py] = oracle([w.bytes()], 'python');
+    assert.deepEqual(C!.imports, []);
+    assert.deepEqual(py!.imports, [['posix', 'system']]);
+    assert.match(`${C!.error} ${py!.error}`, /MARK.*IndexError|MARK/);
+    const a = scan(w);
+    assert.deepEqual(a.imports.map((i) => `${i.module}.${i.name}`), ['posix.system']);
+    assert.deepEqual(codes(a), ['malformed', 'malformed']);
+    assert.match(a.findings[0]!.message, /INST without a MARK.*pure-Python/);
+  });
+
   it('a short FRAME inside an open frame fails in both (pure-Python: new frame before the end of the current one)', () => {
     const body = tail(pw()).bytes();
     const w = pw().proto(4).frame(12).none().frame(BigInt(body.length) + 1n).raw(Array.from(body));

@@ -8,7 +8,9 @@ import { describeShape, hasDunder } from '../values.js';
 import { nameLine } from './args.js';
 import { collection } from './collections.js';
 import type { Machine } from './context.js';
+import { malformed } from './errors.js';
 import { flag } from './findings.js';
+import { pureOnly } from './lenient.js';
 import { addImport, recordImport } from './imports.js';
 import { marker, pop, underflow } from './state.js';
 import { noteCall, noteValue } from './uses.js';
@@ -99,10 +101,24 @@ export function obj(m: Machine): Value {
   return call(m, cls, collection(m, 'tuple', items), undefined, 'OBJ');
 }
 
+/**
+ * INST with no MARK open: the C unpickler raises before reading the names, the
+ * pure-Python one reads them and calls find_class (importing the module) before its
+ * pop_mark raises. The import is listed, then the pickle stops.
+ */
+function instWithoutMark(m: Machine): never {
+  const module = nameLine(m.r, true, 'INST module name');
+  const name = nameLine(m.r, true, 'INST class name');
+  pureOnly(m, `INST without a MARK: the C unpickler raises before reading the names, the pure-Python unpickler (joblib.load on uncompressed files) imports ${module}.${name} first; read on as the pure-Python unpickler reads`);
+  addImport(m, module, name, 'INST');
+  throw malformed('could not find MARK');
+}
+
 /** INST: an import (ASCII name lines) called with the items above the top mark. */
 export function inst(m: Machine): Value {
   const s = m.s;
   s.importRan = true;
+  if (s.marks.length === 0) instWithoutMark(m);
   const mark = marker(s);
   const module = nameLine(m.r, true, 'INST module name');
   const name = nameLine(m.r, true, 'INST class name');
