@@ -64,7 +64,9 @@ export type LimitName =
   | 'maxDecompressedBytesPerMember'
   | 'maxDecompressedBytesTotal'
   | 'maxValueItems'
-  | 'maxImports';
+  | 'maxImports'
+  | 'maxCallUses'
+  | 'maxEffects';
 
 export interface Finding {
   code: FindingCode;

@@ -91,6 +91,17 @@ export interface PickleLimits {
    * Optional for callers built before it existed; the default applies.
    */
   maxImports?: number;
+  /**
+   * Call uses listed over all import records of a stream (each import lists at most its
+   * first 1000 calls). Each costs ~70 bytes for 2 bytes of pickle (BINGET + REDUCE on a
+   * memoized global); past this the scan stops with `limit`. Optional; the default applies.
+   */
+  maxCallUses?: number;
+  /**
+   * Effects recorded with `recordEffects` (explain/decompile only): each call, BUILD,
+   * SETITEM, APPEND. Past this the scan stops with `limit`. Optional; the default applies.
+   */
+  maxEffects?: number;
 }
 
 export const DEFAULT_PICKLE_LIMITS: Required<PickleLimits> = {
@@ -101,6 +112,8 @@ export const DEFAULT_PICKLE_LIMITS: Required<PickleLimits> = {
   maxDeclaredLength: Number.MAX_SAFE_INTEGER,
   maxValueItems: 256,
   maxImports: 1_000_000,
+  maxCallUses: 1_000_000,
+  maxEffects: 1_000_000,
 };
 
 export type { LimitName };

@@ -259,11 +259,15 @@ describe('mutating globals', () => {
       pw().proto(4).global('m', 'C').mark().none().appends().stop(),
       pw().proto(4).global('m', 'C').mark().none().additems().stop(),
     ];
-    for (const w of cases) {
+    const ops = ['BUILD', 'SETITEM', 'SETITEMS', 'APPEND', 'APPENDS', 'ADDITEMS'];
+    cases.forEach((w, i) => {
       const a = scan(w);
       assert.deepEqual(codes(a), ['mutates-global']);
       assert.equal(a.findings[0]!.module, a.imports[0]!.module);
-    }
+      // The message names the opcode run (an APPENDS/SETITEMS of one item is not APPEND/SETITEM).
+      assert.equal(a.findings[0]!.opcode, ops[i]);
+      assert.ok(a.findings[0]!.message.startsWith(`${ops[i]} on `), a.findings[0]!.message);
+    });
   });
 
   it('BUILD on an instance is fine; on a constrained getattr result it is mutates-global', () => {

@@ -13,7 +13,7 @@ import { flag } from './findings.js';
 import { pureOnly } from './lenient.js';
 import { addImport, recordImport } from './imports.js';
 import { marker, pop, underflow } from './state.js';
-import { noteCall, noteValue } from './uses.js';
+import { noteCall, noteValue, recordEffect } from './uses.js';
 
 type CallValue = Extract<Value, { k: 'call' }>;
 
@@ -31,7 +31,7 @@ function call(m: Machine, fn: Value, args: Value, kwargs: Value | undefined, via
     flag(m, 'indirect-call', `${via} calls a ${describeShape(fn, m.imports)} value, not an imported global: the callable is decided at load time`);
   }
   const v = callValue(m, fn, args, kwargs, via);
-  m.effects?.push({ k: 'call', value: v });
+  if (m.effects) recordEffect(m, { k: 'call', value: v });
   return v;
 }
 
@@ -69,7 +69,7 @@ function constrainedGetattr(m: Machine, fn: Value, args: Value): Value | undefin
   });
   noteValue(m, target);
   getattr.uses.push({ kind: 'constrained-getattr', offset: m.opStart, derived: derived.imp });
-  if (m.effects) m.effects.push({ k: 'call', value: callValue(m, fn, args, undefined, 'REDUCE') });
+  if (m.effects) recordEffect(m, { k: 'call', value: callValue(m, fn, args, undefined, 'REDUCE') });
   return derived;
 }
 

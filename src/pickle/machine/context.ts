@@ -33,6 +33,8 @@ export class Machine {
   readonly valueUseNoted = new Set<number>();
   /** Calls seen per import index (uses keep the first MAX_CALL_USES). */
   readonly callCounts: number[] = [];
+  /** Call uses listed over all imports (bounded by `maxCallUses`). */
+  callUsesListed = 0;
   totalOpcodes = 0;
   keptItems = 0;
   nestedDepth = 0;

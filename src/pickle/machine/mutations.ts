@@ -3,13 +3,14 @@
  * Applied to a bare global (a module, class or function) they overwrite live code:
  * `mutates-global`.
  */
+import { OP } from '../opcodes.js';
 import type { Value } from '../types.js';
 import { dictSet, room } from './collections.js';
 import type { Machine } from './context.js';
 import { malformed } from './errors.js';
 import { flag } from './findings.js';
 import { underflow } from './state.js';
-import { noteValue, noteValues } from './uses.js';
+import { noteValue, noteValues, recordEffect } from './uses.js';
 
 function mutatesGlobal(m: Machine, target: Value, what: string): void {
   if (target.k !== 'global') return;
@@ -26,13 +27,13 @@ export function appends(m: Machine, x: number, additems = false): void {
   const target = s.stack[x - 1]!;
   const items = s.stack.splice(x);
   noteValues(m, items);
-  mutatesGlobal(m, target, additems ? 'ADDITEMS' : items.length === 1 ? 'APPEND' : 'APPENDS');
+  mutatesGlobal(m, target, additems ? 'ADDITEMS' : m.op === OP.APPEND ? 'APPEND' : 'APPENDS');
   if (target.k === 'list' || target.k === 'set') {
     const keep = room(m, target.items.length, items.length);
     for (let i = 0; i < keep; i++) target.items.push(items[i]!);
     target.omitted += items.length - keep;
   }
-  if (m.effects) for (const value of items) m.effects.push({ k: 'append', target, value, offset: m.opStart });
+  if (m.effects) for (const value of items) recordEffect(m, { k: 'append', target, value, offset: m.opStart });
 }
 
 /** SETITEM(S) onto stack[x - 1] (C `do_setitems`). */
@@ -45,10 +46,10 @@ export function setitems(m: Machine, x: number): void {
   const target = s.stack[x - 1]!;
   const items = s.stack.splice(x);
   noteValues(m, items);
-  mutatesGlobal(m, target, items.length === 2 ? 'SETITEM' : 'SETITEMS');
+  mutatesGlobal(m, target, m.op === OP.SETITEM ? 'SETITEM' : 'SETITEMS');
   for (let i = 0; i < items.length; i += 2) {
     if (target.k === 'dict') dictSet(m, target, items[i]!, items[i + 1]!);
-    m.effects?.push({ k: 'setitem', target, key: items[i]!, value: items[i + 1]!, offset: m.opStart });
+    if (m.effects) recordEffect(m, { k: 'setitem', target, key: items[i]!, value: items[i + 1]!, offset: m.opStart });
   }
 }
 
@@ -57,5 +58,5 @@ export function build(m: Machine, target: Value, state: Value): void {
   noteValue(m, state);
   mutatesGlobal(m, target, 'BUILD');
   if (target.k === 'call') target.state = state;
-  m.effects?.push({ k: 'build', target, state, offset: m.opStart });
+  if (m.effects) recordEffect(m, { k: 'build', target, state, offset: m.opStart });
 }

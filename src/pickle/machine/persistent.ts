@@ -8,7 +8,7 @@ import type { Machine } from './context.js';
 import { malformed } from './errors.js';
 import { flag } from './findings.js';
 import { MAX_PERSISTENT_ID_RECORDS } from './limits.js';
-import { noteValue } from './uses.js';
+import { noteValue, recordEffect } from './uses.js';
 
 /** The value the loader's persistent_load puts on the stack for `pid`. */
 export function persistentId(m: Machine, pid: Value, opcode: 'PERSID' | 'BINPERSID'): Value {
@@ -22,7 +22,7 @@ export function persistentId(m: Machine, pid: Value, opcode: 'PERSID' | 'BINPERS
     if (first) flag(m, 'persistent-id', `${opcode} at offset ${m.opStart} asks the loader's persistent_load for ${shape} (torch storages use this)`);
   }
   const loaded = loadPersistent(m, pid);
-  if (loaded) m.effects?.push({ k: 'persistent-load', pid, value: loaded, offset: m.opStart });
+  if (loaded && m.effects) recordEffect(m, { k: 'persistent-load', pid, value: loaded, offset: m.opStart });
   return loaded ?? { k: 'persid', pid, offset: m.opStart };
 }
 
