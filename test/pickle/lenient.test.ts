@@ -1,6 +1,6 @@
 /**
  * Where the C unpickler raises and the pure-Python one (`pickle._Unpickler`, which
- * joblib.load uses for every uncompressed file) goes on: each stream puts a
+ * joblib.load uses for every file, compressed or not) goes on: each stream puts a
  * `posix.system` call after the place, and both real unpicklers (stdlib python3) say
  * what they import. Only-pure-Python-goes-on must be a violation with the import listed;
  * both-fail stays an informational not-a-pickle.

@@ -109,7 +109,7 @@ export function obj(m: Machine): Value {
 function instWithoutMark(m: Machine): never {
   const module = nameLine(m.r, true, 'INST module name');
   const name = nameLine(m.r, true, 'INST class name');
-  pureOnly(m, `INST without a MARK: the C unpickler raises before reading the names, the pure-Python unpickler (joblib.load on uncompressed files) imports ${module}.${name} first; read on as the pure-Python unpickler reads`);
+  pureOnly(m, `INST without a MARK: the C unpickler raises before reading the names, the pure-Python unpickler (which joblib.load uses for every file) imports ${module}.${name} first; read on as the pure-Python unpickler reads`);
   addImport(m, module, name, 'INST');
   throw malformed('could not find MARK');
 }

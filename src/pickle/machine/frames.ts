@@ -43,7 +43,7 @@ export function frame(m: Machine): void {
 function shortFrame(m: Machine, n: number, left: number): void {
   pureOnly(
     m,
-    `FRAME at offset ${m.opStart} declares ${n === Infinity ? 'more than 2^53' : n} bytes but only ${left} are left: the C unpickler raises (truncated), the pure-Python unpickler (which joblib.load uses for uncompressed files) takes the short read as the frame and goes on; read on as the pure-Python unpickler reads (the frame clipped to the bytes left)`,
+    `FRAME at offset ${m.opStart} declares ${n === Infinity ? 'more than 2^53' : n} bytes but only ${left} are left: the C unpickler raises (truncated), the pure-Python unpickler (which joblib.load uses for every file, compressed or not) takes the short read as the frame and goes on; read on as the pure-Python unpickler reads (the frame clipped to the bytes left)`,
     'frame-violation',
   );
   m.r.openFrame(m.r.size);

@@ -1,7 +1,7 @@
 /**
  * Places where the C unpickler (pickle.load, torch.load, numpy.load) raises but the
- * pure-Python one (`pickle._Unpickler`, which joblib.load uses for every uncompressed
- * file) goes on. The machine follows the C reading everywhere else; here a C failure
+ * pure-Python one (`pickle._Unpickler`, which joblib.load uses for every file,
+ * compressed or not) goes on. The machine follows the C reading everywhere else; here a C failure
  * before any import would be "not a pickle", yet the pure-Python reading may import and
  * call anything after it. So each such place is a violation naming the disagreement, and
  * the pickle is read on as the pure-Python unpickler reads it, so the report lists what
@@ -14,7 +14,7 @@ import { limitHit, malformed } from './errors.js';
 import { flag } from './findings.js';
 import { memoGet, memoPut, top } from './state.js';
 
-const JOBLIB = 'and joblib.load reads uncompressed files with the pure-Python unpickler';
+const JOBLIB = 'and joblib.load reads every file, compressed or not, with the pure-Python unpickler';
 
 /** Index past which a C memo certainly cannot hold a PUT (its array would need petabytes). */
 const C_MEMO_MAX = BigInt(Number.MAX_SAFE_INTEGER);
