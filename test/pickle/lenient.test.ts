@@ -98,6 +98,34 @@ describe('C vs pure-Python unpickler disagreements', () => {
     assert.match(a.findings[0]!.message, /INST without a MARK.*pure-Python/);
   });
 
+  const bytesOf = (text: string): number[] => Array.from(Buffer.from(text, 'latin1'));
+  const cut: Array<[string, PickleWriter, string[]]> = [
+    ['GLOBAL name line cut off by the end', pw().raw(bytesOf('cposix\nsystemX')), ['posix.system']],
+    ['GLOBAL module line cut off by the end', pw().raw(bytesOf('cposixX')), ['posix.']],
+    ['INST name line cut off by the end, after a MARK', pw().mark().raw(bytesOf('iposix\nsystemX')), ['posix.system']],
+    ['INST name line cut off by the end, no MARK', pw().raw(bytesOf('iposix\nsystemX')), ['posix.system']],
+  ];
+  for (const [label, w, imports] of cut) {
+    it(`${label}: the pure-Python unpickler imports the cut names, listed`, () => {
+      const [C] = oracle([w.bytes()]);
+      const [py] = oracle([w.bytes()], 'python');
+      assert.deepEqual(C!.imports, []);
+      assert.deepEqual(py!.imports.map(([mod, n]) => `${mod}.${n}`), imports, py!.error ?? '');
+      const a = scan(w);
+      assert.deepEqual(a.imports.map((i) => `${i.written.module}.${i.written.name}`), imports);
+      assert.ok(codes(a).includes('malformed') && !codes(a).includes('not-a-pickle'), JSON.stringify(a.findings));
+      assert.match(a.findings[0]!.message, /cut off by the end of the data.*pure-Python/);
+    });
+  }
+
+  it('a GLOBAL line cut off inside a frame: the pure-Python unpickler raises too (frame exhausted), nothing listed', () => {
+    const body = bytesOf('cposix\nsystemX');
+    const w = pw().proto(4).frame(body.length).raw(body);
+    const [py] = oracle([w.bytes()], 'python');
+    assert.deepEqual(py!.imports, [], py!.error ?? '');
+    assert.deepEqual(scan(w).imports, []);
+  });
+
   it('a short FRAME inside an open frame fails in both (pure-Python: new frame before the end of the current one)', () => {
     const body = tail(pw()).bytes();
     const w = pw().proto(4).frame(12).none().frame(BigInt(body.length) + 1n).raw(Array.from(body));

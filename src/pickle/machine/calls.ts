@@ -5,12 +5,11 @@
  */
 import type { CallOpcode, Value } from '../types.js';
 import { describeShape, hasDunder } from '../values.js';
-import { nameLine } from './args.js';
 import { collection } from './collections.js';
 import type { Machine } from './context.js';
 import { malformed } from './errors.js';
 import { flag } from './findings.js';
-import { pureOnly } from './lenient.js';
+import { nameLines, pureOnly } from './lenient.js';
 import { addImport, recordImport } from './imports.js';
 import { marker, pop, underflow } from './state.js';
 import { noteCall, noteValue, recordEffect } from './uses.js';
@@ -107,8 +106,7 @@ export function obj(m: Machine): Value {
  * pop_mark raises. The import is listed, then the pickle stops.
  */
 function instWithoutMark(m: Machine): never {
-  const module = nameLine(m.r, true, 'INST module name');
-  const name = nameLine(m.r, true, 'INST class name');
+  const [module, name] = nameLines(m, true, 'INST', 'INST');
   pureOnly(m, `INST without a MARK: the C unpickler raises before reading the names, the pure-Python unpickler (which joblib.load uses for every file) imports ${module}.${name} first; read on as the pure-Python unpickler reads`);
   addImport(m, module, name, 'INST');
   throw malformed('could not find MARK');
@@ -120,8 +118,7 @@ export function inst(m: Machine): Value {
   s.importRan = true;
   if (s.marks.length === 0) instWithoutMark(m);
   const mark = marker(s);
-  const module = nameLine(m.r, true, 'INST module name');
-  const name = nameLine(m.r, true, 'INST class name');
+  const [module, name] = nameLines(m, true, 'INST', 'INST');
   const cls = addImport(m, module, name, 'INST');
   const items = s.stack.splice(mark);
   return call(m, cls, collection(m, 'tuple', items), undefined, 'INST');

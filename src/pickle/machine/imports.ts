@@ -7,10 +7,10 @@ import { IMPORT_MAPPING, NAME_MAPPING } from '../compat-mapping.js';
 import { OP, opcodeName } from '../opcodes.js';
 import type { CallOpcode, ImportOpcode, ImportRecord, Value } from '../types.js';
 import { describeShape, hasDunder, unknown } from '../values.js';
-import { nameLine } from './args.js';
 import type { Machine } from './context.js';
 import { AlreadyReported, limitHit } from './errors.js';
 import { flag } from './findings.js';
+import { nameLines } from './lenient.js';
 import { pop } from './state.js';
 import { noteValue } from './uses.js';
 
@@ -67,8 +67,7 @@ export function addImport(m: Machine, module: string, name: string, opcode: Impo
 /** GLOBAL: module and name lines, UTF-8 strict. */
 export function globalOp(m: Machine): Value {
   m.s.importRan = true;
-  const module = nameLine(m.r, false, 'GLOBAL module name');
-  const name = nameLine(m.r, false, 'GLOBAL name');
+  const [module, name] = nameLines(m, false, 'GLOBAL', 'GLOBAL');
   return addImport(m, module, name, 'GLOBAL');
 }
 

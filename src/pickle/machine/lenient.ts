@@ -9,7 +9,9 @@
  */
 import type { Value } from '../types.js';
 import type { Machine } from './context.js';
-import { textFloatReadings, textMemoIndex } from './args.js';
+import { decodeAscii, decodeUtf8 } from '../text.js';
+import { nameLine, textFloatReadings, textMemoIndex } from './args.js';
+import { addImport } from './imports.js';
 import { limitHit, malformed } from './errors.js';
 import { flag } from './findings.js';
 import { memoGet, memoPut, top } from './state.js';
@@ -62,4 +64,42 @@ export function getText(m: Machine): Value {
   const found = s.memoHuge?.get(v.toString());
   if (found === undefined) throw malformed(`Memo value not found at index ${v}`);
   return found;
+}
+
+/**
+ * GLOBAL/INST name lines. The C unpickler raises on a line with no newline before the end
+ * of the data; the pure-Python one (outside a frame) takes what is left as the line and
+ * cuts its last byte (`readline()[:-1]`; an empty rest is ''), then calls find_class,
+ * which imports the module before anything else can fail. Such an import is listed
+ * (`pureOnly`), then the pickle stops where C stops.
+ */
+export function nameLines(m: Machine, ascii: boolean, what: 'GLOBAL' | 'INST', opcode: 'GLOBAL' | 'INST'): [string, string] {
+  const r = m.r;
+  const at = r.pos;
+  const noFrame = r.frameEnd < 0 || at >= r.frameEnd;
+  const kind = what === 'GLOBAL' ? ['GLOBAL module name', 'GLOBAL name'] : ['INST module name', 'INST class name'];
+  try {
+    return [nameLine(r, ascii, kind[0]!), nameLine(r, ascii, kind[1]!)];
+  } catch (err) {
+    if (noFrame && err instanceof Error && err.message.startsWith('pickle data was truncated (no end of line')) {
+      partialNames(m, at, ascii, opcode);
+    }
+    throw err;
+  }
+}
+
+function partialNames(m: Machine, at: number, ascii: boolean, opcode: 'GLOBAL' | 'INST'): void {
+  // Bounded: the reader found no newline in these bytes, so they are shorter than its line cap.
+  const rest = m.source.read(at, m.r.size - at);
+  m.r.invalidate();
+  const nl = rest.indexOf(0x0a);
+  const first = nl >= 0 ? rest.subarray(0, nl) : rest.subarray(0, Math.max(0, rest.length - 1));
+  const second = nl >= 0 ? rest.subarray(nl + 1, Math.max(nl + 1, rest.length - 1)) : rest.subarray(0, 0);
+  const decode = (b: Uint8Array): string | null => (ascii ? decodeAscii(b, 0, b.length) : decodeUtf8(b, 0, b.length, false));
+  const module = decode(first);
+  const name = decode(second);
+  // Undecodable text or an empty module name raise before any import there too.
+  if (module === null || name === null || module === '') return;
+  pureOnly(m, `${opcode} line cut off by the end of the data: the C unpickler raises, the pure-Python unpickler (which joblib.load uses for every file) takes the rest less its last byte and imports ${module}${name ? `.${name}` : ''} (find_class imports the module first); read on as the pure-Python unpickler reads`);
+  addImport(m, module, name, opcode);
 }
