@@ -48,7 +48,10 @@ function comparePure(label: string, streams: Uint8Array[], cImports: Array<Array
     const got = ours(scan(bytes));
     const where = `${label} (${Buffer.from(bytes).toString('hex')})`;
     assert.deepEqual(got.slice(0, cImports[i]!.length), cImports[i], `C imports first for ${where}`);
-    assert.deepEqual(got.slice(0, pure[i]!.imports.length), pure[i]!.imports, `pure-Python imports differ for ${where}; its error: ${pure[i]!.error}`);
+    // find_class('', name) (a GLOBAL read at the very end: empty lines) raises "Empty
+    // module name" before importing anything; the recording oracle still logs it.
+    const real = pure[i]!.imports.filter(([mod]) => mod !== '');
+    assert.deepEqual(got.slice(0, real.length), real, `pure-Python imports differ for ${where}; its error: ${pure[i]!.error}`);
     pureCompared++;
   });
 }

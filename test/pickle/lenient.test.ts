@@ -104,6 +104,7 @@ describe('C vs pure-Python unpickler disagreements', () => {
     ['GLOBAL module line cut off by the end', pw().raw(bytesOf('cposixX')), ['posix.']],
     ['INST name line cut off by the end, after a MARK', pw().mark().raw(bytesOf('iposix\nsystemX')), ['posix.system']],
     ['INST name line cut off by the end, no MARK', pw().raw(bytesOf('iposix\nsystemX')), ['posix.system']],
+    ['GLOBAL name line at its frame\'s end and the end of the data', pw().proto(4).frame(7).raw(bytesOf('cposix\n')), ['posix.']],
   ];
   for (const [label, w, imports] of cut) {
     it(`${label}: the pure-Python unpickler imports the cut names, listed`, () => {

@@ -68,36 +68,60 @@ export function getText(m: Machine): Value {
 
 /**
  * GLOBAL/INST name lines. The C unpickler raises on a line with no newline before the end
- * of the data; the pure-Python one (outside a frame) takes what is left as the line and
- * cuts its last byte (`readline()[:-1]`; an empty rest is ''), then calls find_class,
- * which imports the module before anything else can fail. Such an import is listed
- * (`pureOnly`), then the pickle stops where C stops.
+ * of the data; the pure-Python one takes what is left as the line and cuts its last byte
+ * (`readline()[:-1]`; nothing left is ''), then calls find_class, which imports the module
+ * before anything else can fail. Such an import is listed (`pureOnly`), then the pickle
+ * stops where C stops.
  */
 export function nameLines(m: Machine, ascii: boolean, what: 'GLOBAL' | 'INST', opcode: 'GLOBAL' | 'INST'): [string, string] {
   const r = m.r;
   const at = r.pos;
-  const noFrame = r.frameEnd < 0 || at >= r.frameEnd;
+  const frameEnd = r.frameEnd;
   const kind = what === 'GLOBAL' ? ['GLOBAL module name', 'GLOBAL name'] : ['INST module name', 'INST class name'];
   try {
     return [nameLine(r, ascii, kind[0]!), nameLine(r, ascii, kind[1]!)];
   } catch (err) {
-    if (noFrame && err instanceof Error && err.message.startsWith('pickle data was truncated (no end of line')) {
-      partialNames(m, at, ascii, opcode);
+    if (err instanceof Error && err.message.startsWith('pickle data was truncated (no end of line')) {
+      partialNames(m, at, frameEnd, ascii, opcode);
     }
     throw err;
   }
 }
 
-function partialNames(m: Machine, at: number, ascii: boolean, opcode: 'GLOBAL' | 'INST'): void {
+/**
+ * The two lines as `pickle._Unpickler.readline` reads them from `at`: inside an open frame
+ * a line must end in the frame (else it raises: null); at or past the frame's end, or with
+ * none, it reads the file, where the last line may be cut off by the end.
+ */
+function pureLines(rest: Uint8Array, at: number, frameEnd: number): [Uint8Array, Uint8Array] | null {
+  const lines: Uint8Array[] = [];
+  let pos = 0;
+  for (let k = 0; k < 2; k++) {
+    const inFrame = frameEnd > at + pos;
+    const limit = inFrame ? frameEnd - at : rest.length;
+    const nl = rest.subarray(pos, limit).indexOf(0x0a);
+    if (nl >= 0) {
+      lines.push(rest.subarray(pos, pos + nl));
+      pos += nl + 1;
+    } else if (inFrame) {
+      return null; // "pickle exhausted before end of frame"
+    } else {
+      lines.push(rest.subarray(pos, Math.max(pos, rest.length - 1)));
+      pos = rest.length;
+    }
+  }
+  return [lines[0]!, lines[1]!];
+}
+
+function partialNames(m: Machine, at: number, frameEnd: number, ascii: boolean, opcode: 'GLOBAL' | 'INST'): void {
   // Bounded: the reader found no newline in these bytes, so they are shorter than its line cap.
   const rest = m.source.read(at, m.r.size - at);
   m.r.invalidate();
-  const nl = rest.indexOf(0x0a);
-  const first = nl >= 0 ? rest.subarray(0, nl) : rest.subarray(0, Math.max(0, rest.length - 1));
-  const second = nl >= 0 ? rest.subarray(nl + 1, Math.max(nl + 1, rest.length - 1)) : rest.subarray(0, 0);
+  const lines = pureLines(rest, at, frameEnd);
+  if (!lines) return;
   const decode = (b: Uint8Array): string | null => (ascii ? decodeAscii(b, 0, b.length) : decodeUtf8(b, 0, b.length, false));
-  const module = decode(first);
-  const name = decode(second);
+  const module = decode(lines[0]);
+  const name = decode(lines[1]);
   // Undecodable text or an empty module name raise before any import there too.
   if (module === null || name === null || module === '') return;
   pureOnly(m, `${opcode} line cut off by the end of the data: the C unpickler raises, the pure-Python unpickler (which joblib.load uses for every file) takes the rest less its last byte and imports ${module}${name ? `.${name}` : ''} (find_class imports the module first); read on as the pure-Python unpickler reads`);
