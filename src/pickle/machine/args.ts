@@ -65,11 +65,13 @@ export function textLong(r: Reader): Value {
 
 /**
  * FLOAT's line read both ways: `c` as `PyOS_string_to_double` (the C unpickler, cut at a
- * NUL), `py` as the pure-Python unpickler's `float()`; null where each raises.
+ * NUL); where that raises, `py` as the pure-Python unpickler's `float()`. null where each
+ * raises (`py` is not computed, null, when C accepts).
  */
 export function textFloatReadings(r: Reader): { line: string; c: number | null; py: number | null } {
   const line = lineText(r);
-  return { line, c: parseTextFloat(cString(line)), py: parsePythonFloat(line) };
+  const c = parseTextFloat(cString(line));
+  return { line, c, py: c === null ? parsePythonFloat(line) : null };
 }
 
 /**
