@@ -108,17 +108,10 @@ export function analyzeWithDtypeCheck(machine: PickleMachine, source: ByteSource
   return analysis;
 }
 
-function pickleLimits(all: AllLimits): PickleLimits {
-  const { maxOpcodes, maxStackDepth, maxMemoEntries, maxPicklesPerStream, maxDeclaredLength, maxValueItems, maxImports } = all;
-  return {
-    maxOpcodes,
-    maxStackDepth,
-    maxMemoEntries,
-    maxPicklesPerStream,
-    maxDeclaredLength,
-    maxValueItems,
-    ...(maxImports !== undefined ? { maxImports } : {}),
-  };
+/** The pickle machine's share of the limits: every key it knows, a given value or its default. */
+function pickleLimits(all: AllLimits): Required<PickleLimits> {
+  const keys = Object.keys(DEFAULT_PICKLE_LIMITS) as Array<keyof PickleLimits>;
+  return Object.fromEntries(keys.map((k) => [k, all[k] ?? DEFAULT_PICKLE_LIMITS[k]])) as Required<PickleLimits>;
 }
 
 /**

@@ -134,3 +134,15 @@ test('a limit given to the scanner reaches the pickle machine and is named when 
   assert.equal(limited.verdict, 'blocked');
   assert.deepEqual(limited.findings.filter((f) => f.code === 'limit').map((f) => f.limit), ['maxImports']);
 });
+
+test('every pickle limit given to the scanner reaches the machine (maxCallUses)', async () => {
+  const { scanBytes } = await import('../../src/scan/index.js');
+  const { PickleWriter } = await import('../pickle/writer.js');
+  const w = new PickleWriter().proto(4).global('collections', 'OrderedDict').memoize();
+  for (let i = 0; i < 3; i++) w.emptyTuple().reduce().pop().binget(0);
+  const bytes = w.pop().none().stop().bytes();
+  const allow = ['collections.OrderedDict'];
+  assert.equal(scanBytes(bytes, { policy: allow }).verdict, 'allowed');
+  const limited = scanBytes(bytes, { policy: allow, limits: { maxCallUses: 2 } });
+  assert.deepEqual(limited.findings.filter((f) => f.code === 'limit').map((f) => f.limit), ['maxCallUses']);
+});
