@@ -6,7 +6,7 @@
 import type { ByteSource } from '../io/byte-source.js';
 import { OPCODE_BY_BYTE, OP, type OpcodeInfo } from './opcodes.js';
 import { PickleReadError, Reader } from './reader.js';
-import { decodeRawUnicodeEscape, decodeUtf8, escapeDecode, latin1, parseStrtol, parseTextFloat, parseTextInt } from './text.js';
+import { decodeRawUnicodeEscape, decodeUtf8, escapeDecode, latin1, parsePythonFloat, parseStrtol, parseTextFloat, parseTextInt } from './text.js';
 
 /** Where a payload sits in the source (bytes, long strings, long integers). */
 export interface PayloadRef {
@@ -158,7 +158,8 @@ function decodeArg(r: Reader, op: OpcodeInfo, rec: OpcodeRecord): void {
     }
     case 'floatnl': {
       const t = text(r);
-      const v = parseTextFloat(t);
+      // pickletools reads it with float(), which also takes whitespace and underscores.
+      const v = parseTextFloat(t) ?? parsePythonFloat(t);
       if (v === null) throw bad(`invalid float ${JSON.stringify(t.slice(0, 40))}`);
       rec.arg = v;
       return;

@@ -101,6 +101,17 @@ describe('readOpcodes', () => {
     console.log(`readOpcodes: ${compared} opcodes over ${files.length} fixtures match pickletools`);
   });
 
+  it('reads FLOAT text as pickletools does (float(): whitespace and underscores), so a listing goes past it as pickletools does', () => {
+    const w = pw().float('\t1_5').pop().global('posix', 'system').stop();
+    const listing = python(
+      'import pickletools, sys\nfor op, arg, pos in pickletools.genops(sys.stdin.buffer.read()): print(op.name, arg)',
+      w.bytes(),
+    ).trim().split('\n');
+    const ours = [...readOpcodes(bufferSource(w.bytes()))].map((r) => `${r.op.name} ${r.op.arg === 'floatnl' ? floatRepr(r.arg as number) : r.arg ?? 'None'}`);
+    assert.deepEqual(ours, listing);
+    assert.deepEqual(listing, ['FLOAT 15.0', 'POP None', 'GLOBAL posix system', 'STOP None']);
+  });
+
   it('gives GLOBAL/INST names separately and big payloads as offset + length', () => {
     const w = pw().proto(4).global('os', 'system').binBytes8(new Uint8Array(10)).stop();
     const recs = [...readOpcodes(bufferSource(w.bytes()))];
