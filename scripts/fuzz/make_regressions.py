@@ -60,7 +60,19 @@ def legacy_with_tail() -> bytes:
     return magic + version + sys_info + obj + keys + tail
 
 
+# np.array([None, 'x'], dtype=object) pickled by NumPy 1.24 (protocol 2), with the
+# shape in the ndarray state changed from (2,) to (3,): the state's object list has
+# two items for three slots. Written as bytes so this script needs no NumPy.
+OBJECT_ARRAY_SHAPE_3_LIST_2 = bytes.fromhex(
+    '8002636e756d70792e636f72652e6d756c746961727261790a5f7265636f6e7374727563740a7100636e756d70790a'
+    '6e6461727261790a71014b00857102635f636f646563730a656e636f64650a7103580100000062710458060000006c'
+    '6174696e317105867106527107877108527109284b014b0385710a636e756d70790a64747970650a710b5802000000'
+    '4f38710c898887710d52710e284b0358010000007c710f4e4e4e4affffffff4affffffff4b3f74711062895d711128'
+    '4e580100000078711265747113622e')
+
+
 CASES = {
+    'numpy_object_array_shape_past_list.pkl': OBJECT_ARRAY_SHAPE_3_LIST_2,
     'legacy_tail_after_keys.pt': legacy_with_tail(),
     'float_tab_first.pkl': float_text_first(b'\t1.5'),
     'float_underscore_first.joblib': float_text_first(b'1_0'),
