@@ -12,6 +12,7 @@ import {
   type PickleLimits,
   type PickleStreamAnalysis,
 } from '../pickle/types.js';
+import { numpyArrayValidator } from './numpy-array.js';
 import { composeAfterBuild, numpyDtypeValidator } from './numpy-dtype.js';
 import type { Sniffed } from './sniff.js';
 import { DEFAULT_CONTAINER_LIMITS, type ContainerFormat, type ContainerLimits, type ScannedStream } from './types.js';
@@ -97,12 +98,12 @@ export function scanPickle(
 }
 
 /**
- * Runs `machine` with the numpy dtype validator composed in front of `options.afterBuild`,
- * and adds the validator's end-of-stream finding (a fields dict changed after its BUILD).
+ * Runs `machine` with the numpy dtype and array validators (numpy-dtype.ts, numpy-array.ts)
+ * composed in front of `options.afterBuild`, and adds the validator's end-of-stream finding (a fields dict changed after its BUILD).
  */
 export function analyzeWithDtypeCheck(machine: PickleMachine, source: ByteSource, options: MachineOptions): PickleStreamAnalysis {
   const dtypes = numpyDtypeValidator();
-  const analysis = machine(source, { ...options, afterBuild: composeAfterBuild(dtypes.afterBuild, options.afterBuild) });
+  const analysis = machine(source, { ...options, afterBuild: composeAfterBuild(dtypes.afterBuild, numpyArrayValidator(), options.afterBuild) });
   const late = dtypes.finish();
   if (late !== undefined) analysis.findings.push({ code: 'malformed', message: late });
   return analysis;

@@ -100,7 +100,7 @@ interface TypeStr {
   flexibleSize?: number;
 }
 
-function globalName(v: Value | undefined, imports: readonly ImportRecord[]): string | undefined {
+export function globalName(v: Value | undefined, imports: readonly ImportRecord[]): string | undefined {
   if (v?.k !== 'global') return undefined;
   const imp = imports[v.imp];
   return imp ? `${imp.module}.${imp.name}` : undefined;
@@ -114,7 +114,7 @@ const NEWOBJ_HELPERS = new Set(['copyreg.__newobj__', 'copyreg.__newobj_ex__']);
  * `copyreg.__newobj_ex__(cls, args, kwargs)` (allowed by python-data; they call
  * `cls.__new__` just the same). Undefined when the class is no global.
  */
-function construction(v: CallValue, imports: readonly ImportRecord[]): { cls: string; args: Value; kwargs?: Value } | undefined {
+export function construction(v: CallValue, imports: readonly ImportRecord[]): { cls: string; args: Value; kwargs?: Value } | undefined {
   const fn = globalName(v.fn, imports);
   if (fn === undefined) return undefined;
   if (!NEWOBJ_HELPERS.has(fn) || v.via !== 'REDUCE') return { cls: fn, args: v.args, ...(v.kwargs ? { kwargs: v.kwargs } : {}) };

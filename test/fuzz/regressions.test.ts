@@ -34,16 +34,12 @@ interface Case {
 
 
 
-const NUMPY_TODO =
-  'object arrays: the ndarray BUILD state\'s object list must have as many items as the shape has slots ' +
-  '(src/formats/numpy-dtype.ts validates dtype states, nothing checks the list length); NumPy 1.24 reads past the list';
-
 // Fixed at HEAD: frame and FLOAT in 7a02b71 (pure-Python reading where only it goes on),
 // the legacy tail in 14e32fc; these are hard tests now.
 const CASES: Case[] = [
   // the fuzzer's own mutant (seed 61, case 31267: one flipped byte of models/numpy/structured_object.npy)
-  { file: 'numpy_structured_object_shape_flip.npy', imports: [], numpy: 'segfault', todo: NUMPY_TODO },
-  { file: 'numpy_object_array_shape_past_list.pkl', imports: [], numpy: 'reads past the list', todo: NUMPY_TODO },
+  { file: 'numpy_structured_object_shape_flip.npy', imports: [], numpy: 'segfault' },
+  { file: 'numpy_object_array_shape_past_list.pkl', imports: [], numpy: 'reads past the list' },
   { file: 'legacy_tail_after_keys.pt', reader: 'c_all', imports: ['posix.system'] },
   { file: 'float_tab_first.pkl', reader: 'python', imports: ['posix.system'] },
   { file: 'float_underscore_first.joblib', reader: 'python', imports: ['posix.system'] },
