@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { isNdarrayCall, numpyArrayValidator } from '../../src/formats/numpy-array.js';
@@ -36,11 +37,23 @@ function refusal(bytes: Uint8Array): string {
   return e;
 }
 
+const NUMPY_PYTHON = '/usr/bin/python3';
+const HAS_NUMPY = existsSync(NUMPY_PYTHON) && spawnSync(NUMPY_PYTHON, ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0;
+
+/** Where NumPy is installed, the crafted control must load in it too (so it is an honest state). */
+function loadsInNumpy(bytes: Uint8Array): void {
+  if (!HAS_NUMPY) return;
+  const code = 'import pickle, sys, numpy; a = pickle.loads(sys.stdin.buffer.read()); assert isinstance(a, numpy.ndarray); print(a.size)';
+  const res = spawnSync(NUMPY_PYTHON, ['-c', code], { input: bytes, encoding: 'utf8' });
+  assert.equal(res.status, 0, res.stderr);
+}
+
 function accepted(bytes: Uint8Array): void {
   const { analysis, arrays } = validate(bytes);
   assert.deepEqual(malformed(analysis), []);
   assert.equal(arrays, 1);
   assert.equal(scanBytes(bytes, { policy }).verdict, 'allowed');
+  loadsInNumpy(bytes);
 }
 
 type Part = (w: PickleWriter) => void;
