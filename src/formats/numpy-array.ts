@@ -52,6 +52,13 @@ export function isNdarrayCall(v: Value, imports: readonly ImportRecord[]): v is 
   return made !== undefined && ARRAY_CLASSES.has(made.cls);
 }
 
+/** The class `_reconstruct` was given when it is not one of NumPy's own array classes. */
+function foreignSubclass(v: CallValue, imports: readonly ImportRecord[]): string | undefined {
+  if (v.args.k !== 'tuple') return undefined;
+  const cls = globalName(v.args.items[0], imports);
+  return cls !== undefined && !ARRAY_CLASSES.has(cls) ? cls : undefined;
+}
+
 /**
  * The `(shape, dtype, is_fortran, rawdata)` NumPy's setstate reads: the 4- and 5-item forms
  * of `ndarray.__reduce__`, or the 7-item `MaskedArray.__reduce__` one (whose first five it hands on).
@@ -160,6 +167,9 @@ export function numpyArrayValidator(): AfterBuildHook {
   return (ctx) => {
     if (!isNdarrayCall(ctx.target, ctx.imports)) return undefined;
     const why = checkArrayState(ctx.state, ctx.imports, describe);
-    return why === undefined ? undefined : { error: `numpy array built at offset ${ctx.offset - 1}: ${why}` };
+    if (why === undefined) return undefined;
+    const cls = foreignSubclass(ctx.target, ctx.imports);
+    const whose = cls === undefined ? '' : ` (an array of ${cls}, whose __setstate__ may read its own state form: only NumPy's forms are checked)`;
+    return { error: `numpy array built at offset ${ctx.offset - 1}: ${why}${whose}` };
   };
 }

@@ -165,6 +165,12 @@ describe('numpy.ndarray BUILD states that lie are refused', () => {
     const mask: Part = (w) => w.binBytes(new Uint8Array(3));
     assert.match(refusal(arrayPickle([version, shape(3), obj, no, list(2), mask, (w) => w.none()], make)), /3 slots/);
   });
+  it('an ndarray subclass NumPy does not know, with its own state form, is refused and named', () => {
+    const make: Part = (w) =>
+      w.global('numpy.core.multiarray', '_reconstruct').global('astropy.units', 'Quantity').binint1(0).tuple1().shortBinBytes([0x62]).tuple3().reduce();
+    const ndstate: Part = (w) => { w.mark(); version(w); shape(1)(w); f8(w); no(w); bytesOf(8)(w); w.tuple(); };
+    assert.match(refusal(arrayPickle([ndstate, (w) => w.emptyDict()], make)), /an array of astropy.units.Quantity/);
+  });
   it('the scan blocks it under the default preset', () => {
     assert.equal(scanBytes(arrayPickle([version, shape(3), obj, no, list(2)]), { policy }).verdict, 'blocked');
   });
