@@ -4,7 +4,7 @@
  * docs/policy.md and enforced by python/pickle_guard_boot/pickle_guard_child/policy.py.
  */
 import { UsageError } from '../errors.js';
-import type { CompiledAllowList, CompiledSets } from './allow-list.js';
+import { CompiledAllowList, type CompiledSets } from './allow-list.js';
 import { DANGEROUS_EXACT, DANGEROUS_EXCEPTIONS, DANGEROUS_PREFIXES } from './dangerous.js';
 import { IDENTIFIER, MAIN_NAMESPACES } from './entries.js';
 import { isLoadedPolicy } from './policy.js';
@@ -50,10 +50,18 @@ function sets(s: CompiledSets): PythonSets {
   };
 }
 
-/** The allow-list that applies to `path` (path-scoped rules included), as JSON data. */
+/**
+ * The allow-list that applies to `path` (path-scoped rules included), as JSON data.
+ * Without a path (a child that may load any file), no rule's additions apply but every
+ * rule's denies do: never weaker than the list of any path the child could load.
+ */
 export function compilePolicyForPython(policy: Policy, path?: string): PythonPolicy {
   if (!isLoadedPolicy(policy)) throw new UsageError('compilePolicyForPython needs a policy from loadPolicyFile/presetPolicy/resolvePolicy/policyFromList');
-  const list = policy.forFile(path) as CompiledAllowList;
+  const { data } = policy;
+  const list =
+    path === undefined && data.rules.length > 0
+      ? new CompiledAllowList(data.allow, [...data.deny, ...data.rules.flatMap((r) => r.deny)], data.source)
+      : (policy.forFile(path) as CompiledAllowList);
   return {
     format: 'pickle-guard/python-policy',
     version: PYTHON_POLICY_VERSION,

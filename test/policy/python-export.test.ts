@@ -78,6 +78,19 @@ describe('compilePolicyForPython', () => {
     assert.deepEqual(compilePolicyForPython(policy).allow.exact, []);
     assert.deepEqual(compilePolicyForPython(policy, join(root, 'lab/m.pt')).allow.exact, ['mylab.A']);
   });
+  it('without a path, applies every rule\'s denies and no rule\'s additions (never weaker than any path)', () => {
+    const root = tree({
+      'pickle-guard.yaml': 'version: 1\nallow: [mylab.B, mylab.C]\nrules:\n  - files: "lab/**"\n    allow: [mylab.A]\n    deny: [mylab.B]\n',
+    });
+    const policy = loadPolicyFile(join(root, 'pickle-guard.yaml'));
+    const anyFile = compilePolicyForPython(policy);
+    assert.deepEqual(anyFile.allow.exact, ['mylab.B', 'mylab.C']);
+    assert.deepEqual(anyFile.deny.exact, ['mylab.B']);
+    const lab = compilePolicyForPython(policy, join(root, 'lab/m.pt'));
+    assert.deepEqual([lab.allow.exact, lab.deny.exact], [['mylab.A', 'mylab.B', 'mylab.C'], ['mylab.B']]);
+    const outside = compilePolicyForPython(policy, join(root, 'other/m.pt'));
+    assert.deepEqual([outside.allow.exact, outside.deny.exact], [['mylab.B', 'mylab.C'], []]);
+  });
   it('refuses policies it cannot see into', () => {
     const opaque: Policy = { source: 'hand-made', mode: 'enforce', forFile: () => presetPolicy('numpy').forFile(undefined), isArtifactPath: () => false, pythonLaunchers: [] };
     assert.throws(() => compilePolicyForPython(opaque), UsageError);
